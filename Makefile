@@ -22,8 +22,10 @@ SANITIZER ?=
 WERROR    ?=
 
 CSTD     := -std=c11 -D_GNU_SOURCE
+# snprintf truncation is how we bound messages, so gcc's guesses about it
+# (-Wformat-truncation) are noise, not findings.
 WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
-            -Wmissing-prototypes -Wno-unused-parameter
+            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 ifneq ($(WERROR),)
 WARNINGS += -Werror
 endif
@@ -42,9 +44,9 @@ pc_libs   = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1)))
 
 -include $(wildcard tools/*/module.mk plugins/*/module.mk)
 
-CORE_PKGS ?= libcjson
+CORE_PKGS ?= libcjson yaml-0.1 sqlite3 libmicrohttpd openssl
 CORE_SRC  := $(shell find core -name '*.c' 2>/dev/null | sort)
-CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/crds_embed.o
 CORE_LIB  := $(BUILD)/lib/libvrtcore.a
 CORE_LIBS := $(call pc_libs,$(CORE_PKGS)) -ldl -lpthread -lm
 
@@ -70,6 +72,15 @@ all: $(CORE_LIB) $(TOOL_BINS) $(PLUGIN_SOS) $(UNIT_BINS) $(TESTPLUG_SOS)
 $(BUILD)/obj/core/%.o: core/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(call pc_cflags,$(CORE_PKGS)) -c $< -o $@
+
+# CRDs are compiled in, so the manager needs no files beside it.
+$(BUILD)/gen/crds_embed.c: $(wildcard crds/*.yaml) tools/embed-crds.sh
+	@mkdir -p $(@D)
+	sh tools/embed-crds.sh crds $@
+
+$(BUILD)/obj/gen/crds_embed.o: $(BUILD)/gen/crds_embed.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(SANFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)

@@ -1,7 +1,7 @@
 /*
  * The vrt_error record: filling it, naming codes, and deciding retries.
  */
-#include <vrt/plugin.h>
+#include <vrt/error.h>
 
 #include <stdarg.h>
 #include <stdio.h>

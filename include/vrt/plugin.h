@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <virtrigaud/provider.h>
+#include <vrt/error.h>
 
 #define VRT_WUR __attribute__((warn_unused_result))
 
@@ -200,17 +201,5 @@ VRT_WUR int vrt_p_stream_write(vrt_pstream *s, const uint8_t *buf, size_t len,
 VRT_WUR int vrt_p_stream_finish(char disk_id[VRT_ID_MAX], vrt_pstream *s,
                                 vrt_error *err);
 void vrt_p_stream_abort(vrt_pstream *s); /* NULL-safe */
-
-/* ---------------------------------------------------------------------- */
-/* Errors                                                                  */
-/* ---------------------------------------------------------------------- */
-
-/* Fills err (code, default class, formatted message).  Returns code. */
-int vrt_error_set(vrt_error *err, int32_t code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* "NOTFOUND", "INVALID"...; "UNKNOWN" for anything else. */
-const char *vrt_error_code_name(int32_t code);
-/* Non-zero if the core should retry a failure with this record. */
-int vrt_error_is_retryable(const vrt_error *err);
 
 #endif /* VRT_PLUGIN_H */

@@ -1,0 +1,139 @@
+/*
+ * apiserver.h - internals of the standalone Kubernetes-compatible API
+ * server, shared by the files of core/apiserver.
+ */
+#ifndef VRT_CORE_APISERVER_H
+#define VRT_CORE_APISERVER_H
+
+#include <vrt/apiserver.h>
+#include <vrt/store.h>
+
+#include <cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One kind the server serves: a CRD of ours or a built-in core kind. */
+typedef struct vrt_resource {
+    char *group;   /* "" for the core group */
+    char *version; /* "v1beta1", "v1" */
+    char *kind;
+    char *list_kind;
+    char *plural;
+    char *singular;
+    char **short_names; /* NULL-terminated */
+    char **categories;  /* NULL-terminated */
+    int namespaced;
+    int has_status;     /* status subresource */
+    int has_scale;      /* scale subresource */
+    char *scale_spec;   /* ".spec.replicas" */
+    char *scale_status; /* ".status.replicas" */
+    char *scale_selector;
+    cJSON *schema;  /* openAPIV3Schema, owned; NULL = accept any */
+    cJSON *columns; /* additionalPrinterColumns, owned; may be NULL */
+    char *store_key; /* "plural.group" or "plural" */
+} vrt_resource;
+
+typedef struct vrt_resources {
+    vrt_resource **items;
+    size_t count;
+} vrt_resources;
+
+/* resource.c */
+void vrt_resources_init_builtin(vrt_resources *rs);
+/* Adds the kinds of one CRD document; error text names the problem. */
+int vrt_resources_add_crd(vrt_resources *rs, const cJSON *crd, char *errbuf,
+                          size_t errsize);
+void vrt_resources_free(vrt_resources *rs);
+const vrt_resource *vrt_resources_find(const vrt_resources *rs,
+                                       const char *group, const char *version,
+                                       const char *plural);
+const vrt_resource *vrt_resources_find_kind(const vrt_resources *rs,
+                                            const char *api_version,
+                                            const char *kind);
+/* The embedded CRD YAML texts (generated from crds/ at build time). */
+extern const char *const vrt_embedded_crds[];
+extern const char *const vrt_embedded_crd_names[];
+
+/* A parsed request. */
+typedef struct vrt_req {
+    const char *method;
+    const char *url;
+    const char *accept;
+    const char *content_type;
+    const char *body;
+    size_t body_len;
+    /* query parameters (values borrowed from the HTTP layer) */
+    const char *(*query)(void *conn, const char *key);
+    void *conn;
+} vrt_req;
+
+/* A response built by a handler.  body is malloc'd. */
+typedef struct vrt_resp {
+    int status;
+    char *body;
+    const char *content_type;
+    char *warning; /* malloc'd Warning header text, or NULL */
+    /* For watches: a streaming producer instead of body. */
+    struct vrt_watch *watch;
+} vrt_resp;
+
+typedef struct vrt_apiserver_ctx {
+    vrt_store *store;
+    vrt_resources resources;
+    const vrt_apiserver_opts *opts;
+    char token[80];
+    volatile int stopping;
+} vrt_apiserver_ctx;
+
+/* status.c: Kubernetes Status responses */
+void vrt_resp_status(vrt_resp *r, int code, const char *reason,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void vrt_resp_json(vrt_resp *r, int code, cJSON *obj); /* consumes obj */
+/* Maps a store/vrt error to HTTP status + reason. */
+void vrt_resp_from_error(vrt_resp *r, const vrt_error *err);
+
+/* discovery.c */
+int vrt_discovery_handle(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                         const vrt_req *req, const char *path);
+
+/* handlers.c: REST of resources.  Returns 1 if the path was one of ours. */
+int vrt_rest_handle(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                    const char *path);
+
+/* table.c */
+int vrt_accepts_table(const char *accept);
+cJSON *vrt_table_new(const vrt_resource *res, const char *list_rv);
+void vrt_table_add_row(cJSON *table, const vrt_resource *res,
+                       const cJSON *obj, int include_object);
+
+/* patch.c */
+/* RFC 7386: applies `patch` to `target` in place. */
+void vrt_merge_patch(cJSON *target, const cJSON *patch);
+/* RFC 6902: returns 0 or -1 with a reason. */
+int vrt_json_patch(cJSON *target, const cJSON *ops, char *errbuf,
+                   size_t errsize);
+
+/* watch.c */
+struct vrt_watch;
+struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
+                                const vrt_resource *res, const char *ns,
+                                int64_t since, int table, int bookmarks,
+                                uint32_t timeout_s, void *label_sel,
+                                void *field_sel);
+/* Produces up to `max` bytes of the stream; returns bytes written, 0 when
+ * it should be polled again, or -1 at the end. */
+long vrt_watch_produce(struct vrt_watch *w, char *buf, size_t max);
+void vrt_watch_free(void *w);
+
+/* tls.c */
+int vrt_tls_ensure(char **cert_pem, char **key_pem, const char *dir,
+                   const char *cert_file, const char *key_file,
+                   vrt_error *err);
+
+/* util */
+char *vrt_strdup(const char *s);
+char *vrt_read_file(const char *path, size_t *len);
+/* RFC 3339 UTC timestamp "2026-11-26T22:00:00Z". */
+void vrt_rfc3339_now(char buf[32]);
+
+#endif

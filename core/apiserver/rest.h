@@ -1,0 +1,42 @@
+/*
+ * rest.h - the REST verbs on resources, split by reads and writes.
+ */
+#ifndef VRT_CORE_APISERVER_REST_H
+#define VRT_CORE_APISERVER_REST_H
+
+#include "admit.h"
+#include "apiserver.h"
+#include "route.h"
+
+struct vrt_selector;
+
+/* rest.c */
+/* Loads the object the route names; on failure fills r, returns -1. */
+int vrt_rest_load(cJSON **out, vrt_resp *r, vrt_apiserver_ctx *ctx,
+                  const vrt_route *rt, vrt_error *err);
+/* The autoscaling/v1 Scale view of an object. */
+cJSON *vrt_rest_scale_of(const vrt_resource *res, const cJSON *obj);
+/* Namespaced objects need their namespace to exist. */
+int vrt_rest_namespace_exists(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                              const vrt_route *rt);
+
+/* rest_read.c */
+void vrt_rest_get(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                  const vrt_route *rt);
+void vrt_rest_list(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                   const vrt_route *rt);
+void vrt_rest_watch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                    const vrt_route *rt, struct vrt_selector *labels,
+                    struct vrt_selector *fields);
+
+/* rest_write.c */
+void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt);
+void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt);
+void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                    const vrt_route *rt);
+void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt);
+
+#endif

@@ -1,0 +1,487 @@
+/*
+ * Writes: create, update (PUT), patch (merge, JSON, apply) and delete,
+ * with the metadata rules of kube-apiserver: uid and creationTimestamp set
+ * once, generation bumped on spec changes only, status only through the
+ * status subresource, deletion held by finalizers, and optimistic
+ * concurrency on resourceVersion.
+ */
+#include "rest.h"
+
+#include <vrt/yaml.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PATCH_RETRIES 8
+
+static cJSON *md_of(cJSON *obj)
+{
+    cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    if (!cJSON_IsObject(md)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "metadata");
+        md = cJSON_AddObjectToObject(obj, "metadata");
+    }
+    return md;
+}
+
+static void set_str(cJSON *obj, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    cJSON_AddStringToObject(obj, key, val);
+}
+
+static void copy_item(cJSON *dst, const cJSON *src, const char *key)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(dst, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+    if (v)
+        cJSON_AddItemToObject(dst, key, cJSON_Duplicate(v, 1));
+}
+
+static void new_uid(char out[37])
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof(b)) != (ssize_t)sizeof(b))
+        abort(); /* no entropy: nothing sensible to do */
+    close(fd);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
+}
+
+static int64_t rv_of(const cJSON *obj)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const char *rv = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
+    return rv && *rv ? strtoll(rv, NULL, 10) : 0;
+}
+
+static const char *name_of(const cJSON *obj)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
+}
+
+/* Everything but metadata and status: what generation tracks. */
+static int content_changed(const cJSON *a, const cJSON *b)
+{
+    cJSON *x = cJSON_Duplicate(a, 1), *y = cJSON_Duplicate(b, 1);
+    const char *skip[] = {"metadata", "status"};
+    for (int i = 0; i < 2; i++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(x, skip[i]);
+        cJSON_DeleteItemFromObjectCaseSensitive(y, skip[i]);
+    }
+    int changed = !cJSON_Compare(x, y, 1);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return changed;
+}
+
+static int has_finalizers(const cJSON *obj)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    return cJSON_GetArraySize(
+               cJSON_GetObjectItemCaseSensitive(md, "finalizers")) > 0;
+}
+
+static int dry_run(const vrt_req *req)
+{
+    const char *d = req->query(req->conn, "dryRun");
+    return d && strcmp(d, "All") == 0;
+}
+
+/* Parses a JSON (or YAML) request body; on failure fills r. */
+static cJSON *parse_body(vrt_resp *r, const vrt_req *req)
+{
+    if (!req->body || !req->body_len) {
+        vrt_resp_status(r, 400, "BadRequest", "the request has no body");
+        return NULL;
+    }
+    const char *ct = req->content_type ? req->content_type : "";
+    if (strstr(ct, "yaml")) {
+        char why[256];
+        cJSON *docs = vrt_yaml_parse_all(req->body, req->body_len, why,
+                                         sizeof(why));
+        if (!docs || cJSON_GetArraySize(docs) != 1) {
+            cJSON_Delete(docs);
+            vrt_resp_status(r, 400, "BadRequest",
+                            "the YAML body is invalid: %s",
+                            docs ? "expected exactly one document" : why);
+            return NULL;
+        }
+        cJSON *obj = cJSON_DetachItemFromArray(docs, 0);
+        cJSON_Delete(docs);
+        return obj;
+    }
+    const char *end = NULL;
+    cJSON *obj = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+    if (!obj) {
+        size_t at = end ? (size_t)(end - req->body) : 0;
+        vrt_resp_status(r, 400, "BadRequest",
+                        "the request body is not valid JSON (at byte %zu)", at);
+        return NULL;
+    }
+    return obj;
+}
+
+/* Stores `obj` as the new state of an existing object, or removes it when
+ * it is being deleted and no finalizer is left.  Consumes obj. */
+static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                        const vrt_route *rt, int64_t expect_rv, cJSON *obj,
+                        int dry)
+{
+    vrt_error err = VRT_ERROR_INIT;
+    int64_t rv = 0;
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    int deleting =
+        cJSON_HasObjectItem(md, "deletionTimestamp") && !has_finalizers(obj);
+    int rc = VRT_OK;
+    if (!dry)
+        rc = deleting ? vrt_store_delete(&rv, ctx->store, rt->res->store_key,
+                                         rt->ns ? rt->ns : "", rt->name,
+                                         expect_rv, obj, &err)
+                      : vrt_store_update(&rv, ctx->store, rt->res->store_key,
+                                         rt->ns ? rt->ns : "", rt->name,
+                                         expect_rv, obj, &err);
+    if (rc != VRT_OK) {
+        cJSON_Delete(obj);
+        if (rc == VRT_E_CONFLICT)
+            vrt_resp_status(r, 409, "Conflict",
+                            "Operation cannot be fulfilled on %s.%s \"%s\": "
+                            "the object has been modified; please apply your "
+                            "changes to the latest version and try again",
+                            rt->res->plural, rt->res->group, rt->name);
+        else
+            vrt_resp_from_error(r, &err);
+        return -1;
+    }
+    vrt_resp_json(r, 200, obj);
+    return 0;
+}
+
+void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt)
+{
+    const vrt_resource *res = rt->res;
+    cJSON *obj = parse_body(r, req);
+    if (!obj)
+        return;
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        vrt_resp_status(r, 400, "BadRequest", "the request body is not an object");
+        return;
+    }
+    cJSON *md = md_of(obj);
+    if (res->namespaced) {
+        const char *ns = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(md, "namespace"));
+        if (ns && *ns && strcmp(ns, rt->ns) != 0) {
+            vrt_resp_status(r, 400, "BadRequest",
+                            "the namespace of the provided object (\"%s\") "
+                            "does not match the namespace sent on the request "
+                            "(\"%s\")",
+                            ns, rt->ns);
+            cJSON_Delete(obj);
+            return;
+        }
+        set_str(md, "namespace", rt->ns);
+        if (vrt_rest_namespace_exists(r, ctx, rt)) {
+            cJSON_Delete(obj);
+            return;
+        }
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(md, "namespace");
+    }
+    const char *gen = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(md, "generateName"));
+    if (!cJSON_HasObjectItem(md, "name") && gen) {
+        char uid[37], name[300];
+        new_uid(uid);
+        snprintf(name, sizeof(name), "%s%.5s", gen, uid);
+        cJSON_AddStringToObject(md, "name", name);
+    }
+    if (res->has_status)
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, "status");
+
+    char *warning = NULL;
+    if (vrt_admit(r, res, obj, req->query(req->conn, "fieldValidation"),
+                  &warning)) {
+        cJSON_Delete(obj);
+        return;
+    }
+    r->warning = warning;
+    char uid[37], now[32];
+    new_uid(uid);
+    vrt_rfc3339_now(now);
+    set_str(md, "uid", uid);
+    set_str(md, "creationTimestamp", now);
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
+    cJSON_AddNumberToObject(md, "generation", 1);
+    const char *drop[] = {"deletionTimestamp", "deletionGracePeriodSeconds",
+                          "managedFields", "resourceVersion"};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(md, drop[i]);
+
+    vrt_error err = VRT_ERROR_INIT;
+    int64_t rv;
+    if (!dry_run(req) &&
+        vrt_store_create(&rv, ctx->store, res->store_key,
+                         res->namespaced ? rt->ns : "", name_of(obj), obj,
+                         &err) != VRT_OK) {
+        cJSON_Delete(obj);
+        if (err.code == VRT_E_EXISTS)
+            vrt_resp_status(r, 409, "AlreadyExists",
+                            "%s.%s \"%s\" already exists", res->plural,
+                            res->group, name_of(obj) ? name_of(obj) : "");
+        else
+            vrt_resp_from_error(r, &err);
+        return;
+    }
+    vrt_resp_json(r, 201, obj);
+}
+
+/*
+ * Carries over what a client cannot change through this path, admits the
+ * result and computes the generation.  `next` is consumed on failure.
+ */
+static int prepare_update(vrt_resp *r, const vrt_req *req,
+                          const vrt_route *rt, const cJSON *old, cJSON *next)
+{
+    const vrt_resource *res = rt->res;
+    int status_only = rt->sub && strcmp(rt->sub, "status") == 0;
+    cJSON *md = md_of(next);
+    const cJSON *omd = cJSON_GetObjectItemCaseSensitive(old, "metadata");
+
+    if (status_only) {
+        /* Only .status changes through /status. */
+        cJSON *st = cJSON_DetachItemFromObjectCaseSensitive(next, "status");
+        cJSON *rebuilt = cJSON_Duplicate(old, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(rebuilt, "status");
+        if (st)
+            cJSON_AddItemToObject(rebuilt, "status", st);
+        /* Swap contents so the caller's pointer stays valid. */
+        cJSON tmp = *next;
+        *next = *rebuilt;
+        *rebuilt = tmp;
+        cJSON_Delete(rebuilt);
+        md = md_of(next);
+    } else if (res->has_status) {
+        copy_item(next, old, "status");
+    }
+    const char *keep[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                          "deletionGracePeriodSeconds", "namespace", "name"};
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        copy_item(md, omd, keep[i]);
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "managedFields");
+
+    char *warning = NULL;
+    if (vrt_admit(r, res, next, req->query(req->conn, "fieldValidation"),
+                  &warning)) {
+        cJSON_Delete(next);
+        return -1;
+    }
+    free(r->warning);
+    r->warning = warning;
+    double gen = cJSON_GetNumberValue(
+        cJSON_GetObjectItemCaseSensitive(omd, "generation"));
+    if (gen != gen || gen < 1) /* NaN or absent */
+        gen = 1;
+    if (!status_only && content_changed(old, next))
+        gen += 1;
+    cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
+    cJSON_AddNumberToObject(md, "generation", gen);
+    return 0;
+}
+
+void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt)
+{
+    cJSON *next = parse_body(r, req);
+    if (!next)
+        return;
+    const char *bname = name_of(next);
+    if (!bname || strcmp(bname, rt->name) != 0) {
+        vrt_resp_status(r, 400, "BadRequest",
+                        "the name of the object (\"%s\") does not match the "
+                        "name on the URL (\"%s\")",
+                        bname ? bname : "", rt->name);
+        cJSON_Delete(next);
+        return;
+    }
+    int64_t expect = rv_of(next);
+    if (!expect) {
+        vrt_resp_status(r, 422, "Invalid",
+                        "%s.%s \"%s\" is invalid: metadata.resourceVersion: "
+                        "Invalid value: 0x0: must be specified for an update",
+                        rt->res->kind, rt->res->group, rt->name);
+        cJSON_Delete(next);
+        return;
+    }
+    cJSON *old = NULL;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_rest_load(&old, r, ctx, rt, &err)) {
+        cJSON_Delete(next);
+        return;
+    }
+    if (prepare_update(r, req, rt, old, next) == 0)
+        store_update(r, ctx, rt, expect, next, dry_run(req));
+    cJSON_Delete(old);
+}
+
+/* Applies a patch of the request's content type to a copy of `old`. */
+static cJSON *apply_patch(vrt_resp *r, const vrt_req *req, const cJSON *old,
+                          const cJSON *patch)
+{
+    const char *ct = req->content_type ? req->content_type : "";
+    cJSON *next = cJSON_Duplicate(old, 1);
+    if (strstr(ct, "json-patch+json")) {
+        char why[256];
+        if (vrt_json_patch(next, patch, why, sizeof(why))) {
+            vrt_resp_status(r, 422, "Invalid",
+                            "the JSON patch cannot be applied: %s", why);
+            cJSON_Delete(next);
+            return NULL;
+        }
+    } else if (strstr(ct, "merge-patch+json") || strstr(ct, "apply-patch")) {
+        /* Strategic merge is treated as a JSON merge patch, as
+         * kube-apiserver does for custom resources. */
+        if (!cJSON_IsObject(patch)) {
+            vrt_resp_status(r, 400, "BadRequest",
+                            "a merge patch must be a JSON object");
+            cJSON_Delete(next);
+            return NULL;
+        }
+        vrt_merge_patch(next, patch);
+    } else {
+        vrt_resp_status(r, 415, "UnsupportedMediaType",
+                        "the patch content type \"%s\" is not supported", ct);
+        cJSON_Delete(next);
+        return NULL;
+    }
+    return next;
+}
+
+void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                    const vrt_route *rt)
+{
+    cJSON *patch = parse_body(r, req);
+    if (!patch)
+        return;
+    int apply = req->content_type && strstr(req->content_type, "apply-patch");
+    /* A resourceVersion inside the patch is a precondition. */
+    int64_t precondition = cJSON_IsObject(patch) ? rv_of(patch) : 0;
+
+    for (int attempt = 0; attempt < PATCH_RETRIES; attempt++) {
+        cJSON *old = NULL;
+        vrt_error err = VRT_ERROR_INIT;
+        vrt_resp probe = {0};
+        if (vrt_rest_load(&old, &probe, ctx, rt, &err)) {
+            if (apply && err.code == VRT_E_NOTFOUND && !rt->sub) {
+                free(probe.body);
+                /* Server-side apply of an absent object creates it. */
+                vrt_route create_rt = *rt;
+                vrt_req create_req = *req;
+                create_rt.name = NULL;
+                create_req.content_type = "application/json";
+                char *body = cJSON_PrintUnformatted(patch);
+                create_req.body = body;
+                create_req.body_len = strlen(body);
+                vrt_rest_create(r, ctx, &create_req, &create_rt);
+                free(body);
+            } else {
+                *r = probe;
+            }
+            cJSON_Delete(patch);
+            return;
+        }
+        cJSON *next = apply_patch(r, req, old, patch);
+        if (!next) {
+            cJSON_Delete(old);
+            break;
+        }
+        int64_t expect = precondition ? precondition : rv_of(old);
+        if (prepare_update(r, req, rt, old, next) != 0) {
+            cJSON_Delete(old);
+            break;
+        }
+        cJSON_Delete(old);
+        vrt_resp attempt_resp = {0};
+        attempt_resp.warning = r->warning;
+        r->warning = NULL;
+        int rc = store_update(&attempt_resp, ctx, rt, expect, next,
+                              dry_run(req));
+        /* A conflict from our own read-modify-write is retried; one from
+         * the client's precondition is the client's answer. */
+        if (rc == 0 || attempt_resp.status != 409 || precondition ||
+            attempt + 1 == PATCH_RETRIES) {
+            *r = attempt_resp;
+            break;
+        }
+        free(attempt_resp.body);
+        free(attempt_resp.warning);
+    }
+    cJSON_Delete(patch);
+}
+
+void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt)
+{
+    cJSON *old = NULL;
+    vrt_error err = VRT_ERROR_INIT;
+    int64_t expect = 0;
+    if (req->body && req->body_len) {
+        cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
+        const cJSON *pre =
+            cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
+        const char *rv = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
+        expect = rv ? strtoll(rv, NULL, 10) : 0;
+        cJSON_Delete(opts);
+    }
+    if (vrt_rest_load(&old, r, ctx, rt, &err))
+        return;
+    if (expect && rv_of(old) != expect) {
+        cJSON_Delete(old);
+        vrt_resp_status(r, 409, "Conflict",
+                        "Precondition failed: the resourceVersion of %s \"%s\" "
+                        "is not %lld",
+                        rt->res->plural, rt->name, (long long)expect);
+        return;
+    }
+    if (!expect)
+        expect = rv_of(old);
+    cJSON *md = md_of(old);
+    if (has_finalizers(old)) {
+        /* Finalizers hold the object: mark it and let them finish. */
+        if (!cJSON_HasObjectItem(md, "deletionTimestamp")) {
+            char now[32];
+            vrt_rfc3339_now(now);
+            cJSON_AddStringToObject(md, "deletionTimestamp", now);
+            cJSON_AddNumberToObject(md, "deletionGracePeriodSeconds", 0);
+            store_update(r, ctx, rt, expect, old, dry_run(req));
+            if (r->status == 200)
+                r->status = 202;
+            return;
+        }
+        vrt_resp_json(r, 202, old);
+        return;
+    }
+    int64_t rv;
+    if (!dry_run(req) &&
+        vrt_store_delete(&rv, ctx->store, rt->res->store_key,
+                         rt->ns ? rt->ns : "", rt->name, expect, old,
+                         &err) != VRT_OK) {
+        cJSON_Delete(old);
+        vrt_resp_from_error(r, &err);
+        return;
+    }
+    vrt_resp_json(r, 200, old);
+}

@@ -1,0 +1,226 @@
+/*
+ * Watches: a stream of {"type": ..., "object": ...} lines following the
+ * store's event log from a resourceVersion, with the initial state as
+ * ADDED events when no version is given, BOOKMARKs when asked, and a 410
+ * Expired ERROR event when the version is older than the kept history.
+ */
+#include "apiserver.h"
+
+#include <vrt/selector.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EVENTS_PER_FETCH 256
+#define WAIT_SLICE_MS 500
+#define BOOKMARK_EVERY_MS 10000
+
+typedef struct vrt_watch {
+    vrt_apiserver_ctx *ctx;
+    const vrt_resource *res;
+    char *ns;
+    int64_t rv;          /* last event sent */
+    int initial;         /* still to send the current state as ADDED */
+    int table, bookmarks, columns_sent, ended;
+    uint64_t deadline_ms, last_bookmark_ms;
+    vrt_selector *labels, *fields;
+    char *pending;       /* serialised events not yet handed out */
+    size_t pending_len, pending_off, pending_cap;
+} vrt_watch;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
+                                const vrt_resource *res, const char *ns,
+                                int64_t since, int table, int bookmarks,
+                                uint32_t timeout_s, void *label_sel,
+                                void *field_sel)
+{
+    vrt_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        abort();
+    w->ctx = ctx;
+    w->res = res;
+    w->ns = ns ? vrt_strdup(ns) : NULL;
+    w->rv = since;
+    w->initial = since == 0;
+    w->table = table;
+    w->bookmarks = bookmarks;
+    w->deadline_ms = now_ms() + (uint64_t)timeout_s * 1000u;
+    w->last_bookmark_ms = now_ms();
+    w->labels = label_sel;
+    w->fields = field_sel;
+    return w;
+}
+
+void vrt_watch_free(void *p)
+{
+    vrt_watch *w = p;
+    if (!w)
+        return;
+    free(w->ns);
+    free(w->pending);
+    vrt_selector_free(w->labels);
+    vrt_selector_free(w->fields);
+    free(w);
+}
+
+static void append(vrt_watch *w, const char *s)
+{
+    size_t n = strlen(s);
+    if (w->pending_len + n + 1 > w->pending_cap) {
+        w->pending_cap = (w->pending_len + n + 1) * 2;
+        w->pending = realloc(w->pending, w->pending_cap);
+        if (!w->pending)
+            abort();
+    }
+    memcpy(w->pending + w->pending_len, s, n);
+    w->pending_len += n;
+    w->pending[w->pending_len++] = '\n';
+}
+
+static const char *type_name(int type)
+{
+    return type == VRT_EV_ADDED      ? "ADDED"
+           : type == VRT_EV_MODIFIED ? "MODIFIED"
+                                     : "DELETED";
+}
+
+static void emit(vrt_watch *w, const char *type, cJSON *object)
+{
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", type);
+    cJSON_AddItemToObject(ev, "object", object);
+    char *s = cJSON_PrintUnformatted(ev);
+    if (!s)
+        abort();
+    append(w, s);
+    free(s);
+    cJSON_Delete(ev);
+}
+
+static void emit_object(vrt_watch *w, int type, const cJSON *obj)
+{
+    if (!vrt_selector_matches(w->labels, obj) ||
+        !vrt_selector_matches(w->fields, obj))
+        return;
+    cJSON *out;
+    if (w->table) {
+        out = vrt_table_new(w->res, NULL);
+        if (w->columns_sent)
+            cJSON_ReplaceItemInObject(out, "columnDefinitions",
+                                      cJSON_CreateArray());
+        w->columns_sent = 1;
+        vrt_table_add_row(out, w->res, obj, 0);
+    } else {
+        out = cJSON_Duplicate(obj, 1);
+    }
+    emit(w, type_name(type), out);
+}
+
+static int on_event(void *opaque, int type, int64_t rv, const cJSON *obj)
+{
+    vrt_watch *w = opaque;
+    w->rv = rv;
+    emit_object(w, type, obj);
+    return 0;
+}
+
+static int on_initial(void *opaque, const cJSON *obj)
+{
+    emit_object(opaque, VRT_EV_ADDED, obj);
+    return 0;
+}
+
+static void emit_bookmark(vrt_watch *w)
+{
+    char av[200], rv[32];
+    if (w->res->group[0])
+        snprintf(av, sizeof(av), "%s/%s", w->res->group, w->res->version);
+    else
+        snprintf(av, sizeof(av), "%s", w->res->version);
+    snprintf(rv, sizeof(rv), "%lld", (long long)w->rv);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", w->res->kind);
+    cJSON_AddStringToObject(o, "apiVersion", av);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"),
+                            "resourceVersion", rv);
+    emit(w, "BOOKMARK", o);
+    w->last_bookmark_ms = now_ms();
+}
+
+static void emit_gone(vrt_watch *w)
+{
+    cJSON *st = cJSON_CreateObject();
+    cJSON_AddStringToObject(st, "kind", "Status");
+    cJSON_AddStringToObject(st, "apiVersion", "v1");
+    cJSON_AddObjectToObject(st, "metadata");
+    cJSON_AddStringToObject(st, "status", "Failure");
+    char msg[160];
+    snprintf(msg, sizeof(msg), "too old resource version: %lld (%lld)",
+             (long long)w->rv, (long long)vrt_store_oldest_rv(w->ctx->store));
+    cJSON_AddStringToObject(st, "message", msg);
+    cJSON_AddStringToObject(st, "reason", "Expired");
+    cJSON_AddNumberToObject(st, "code", 410);
+    emit(w, "ERROR", st);
+    w->ended = 1;
+}
+
+/* Fills w->pending with whatever is due now; may block briefly. */
+static void refill(vrt_watch *w)
+{
+    vrt_error err = VRT_ERROR_INIT;
+    if (w->initial) {
+        w->initial = 0;
+        vrt_store_list(&w->rv, w->ctx->store, w->res->store_key, w->ns,
+                       on_initial, w, &err);
+        if (w->pending_len)
+            return;
+    }
+    int rc = vrt_store_events_since(w->ctx->store, w->rv, w->res->store_key,
+                                    w->ns, EVENTS_PER_FETCH, on_event, w,
+                                    &err);
+    if (rc == VRT_STORE_GONE) {
+        emit_gone(w);
+        return;
+    }
+    if (rc != VRT_OK) {
+        w->ended = 1;
+        return;
+    }
+    if (w->pending_len)
+        return;
+    /* Filtered-out events still advance rv; wait for the next one. */
+    int64_t before = w->rv;
+    if (vrt_store_current_rv(w->ctx->store) <= before)
+        vrt_store_wait(w->ctx->store, before, WAIT_SLICE_MS);
+    if (w->bookmarks && now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS) {
+        if (vrt_store_current_rv(w->ctx->store) <= w->rv)
+            emit_bookmark(w);
+    }
+}
+
+long vrt_watch_produce(struct vrt_watch *w, char *buf, size_t max)
+{
+    if (w->pending_off == w->pending_len) {
+        w->pending_off = w->pending_len = 0;
+        if (w->ended || w->ctx->stopping || now_ms() >= w->deadline_ms)
+            return -1;
+        refill(w);
+        if (w->pending_len == 0)
+            return 0;
+    }
+    size_t n = w->pending_len - w->pending_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, w->pending + w->pending_off, n);
+    w->pending_off += n;
+    return (long)n;
+}
