@@ -27,7 +27,8 @@ void vrt_log_write(const char *source, int level, const char *fmt, ...)
 void vrt_log_writev(const char *source, int level, const char *fmt,
                     va_list ap) __attribute__((format(printf, 3, 0)));
 
-#define VRT_LOG_SOURCE(name) static const char vrt_log_source_[] = name
+#define VRT_LOG_SOURCE(name)                                                   \
+    static const char vrt_log_source_[] __attribute__((unused)) = name
 
 #define vrt_log_(lvl, ...)                                                     \
     do {                                                                       \

@@ -4,6 +4,8 @@
  * work with no cluster.
  */
 #include <vrt/apiserver.h>
+#include <vrt/controller.h>
+#include <vrt/kube.h>
 #include <vrt/log.h>
 #include <vrt/plugin.h>
 
@@ -46,8 +48,16 @@ static void usage(FILE *out)
         "                         acknowledged write survives power loss)\n"
         "  --crd-dir DIR          serve CRDs from DIR instead of the built-in ones\n"
         "\n"
-        "Plugins:\n"
+        "Cluster mode:\n"
+        "  --kubeconfig FILE      talk to this API server (default: $KUBECONFIG,\n"
+        "                         the in-cluster service account, ~/.kube/config)\n"
+        "                         Leader election is not implemented yet: run\n"
+        "                         one replica.\n"
+        "\n"
+        "Controller:\n"
         "  --plugin-dir DIR       load provider plugins (*.so) from DIR\n"
+        "  --workers N            reconcile threads (default 4)\n"
+        "  --no-controller        serve the API only (standalone)\n"
         "\n"
         "General:\n"
         "  -v, --verbose          debug logging (or VRT_LOG_LEVEL=debug)\n"
@@ -55,15 +65,14 @@ static void usage(FILE *out)
         "  --version              print the version\n"
         "\n"
         "On start it prints the kubeconfig path; use it with\n"
-        "  kubectl --kubeconfig DIR/kubeconfig get virtualmachines\n"
-        "Cluster mode (talking to a real Kubernetes API server) is not\n"
-        "available yet.\n");
+        "  kubectl --kubeconfig DIR/kubeconfig get virtualmachines\n");
 }
 
 int main(int argc, char **argv)
 {
     enum { OPT_DATA = 256, OPT_ADDR, OPT_PORT, OPT_CERT, OPT_KEY, OPT_INSECURE,
-           OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE };
+           OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
+           OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -75,14 +84,18 @@ int main(int argc, char **argv)
         {"sync", required_argument, NULL, OPT_SYNC},
         {"crd-dir", required_argument, NULL, OPT_CRDS},
         {"plugin-dir", required_argument, NULL, OPT_PLUGINS},
+        {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
     vrt_apiserver_opts ao = {.port = 6443, .sync_full = 1};
-    int standalone = 0, c;
-    const char *plugin_dir = NULL;
+    int standalone = 0, run_controller = 1, c;
+    const char *plugin_dir = NULL, *kubeconfig = NULL;
+    vrt_controller_opts co = {.struct_size = sizeof(co)};
     char *end;
 
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -113,6 +126,18 @@ int main(int argc, char **argv)
             break;
         case OPT_CRDS: ao.crd_dir = optarg; break;
         case OPT_PLUGINS: plugin_dir = optarg; break;
+        case OPT_KUBECONFIG: kubeconfig = optarg; break;
+        case OPT_NO_CONTROLLER: run_controller = 0; break;
+        case OPT_WORKERS: {
+            long w = strtol(optarg, &end, 10);
+            if (*end || w < 1 || w > 256) {
+                fprintf(stderr, "virtrigaud-manager: --workers \"%s\" must be "
+                                "a number from 1 to 256.\n", optarg);
+                return 2;
+            }
+            co.workers = (uint32_t)w;
+            break;
+        }
         case 'v': vrt_log_set_level(VRT_LVL_DEBUG); break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("virtrigaud-manager %s (provider ABI %d.%d)\n",
@@ -121,9 +146,14 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (!standalone || !ao.data_dir) {
-        fprintf(stderr, "virtrigaud-manager: only standalone mode exists so "
-                        "far: pass --standalone --data-dir DIR (see --help).\n");
+    if (standalone && !ao.data_dir) {
+        fprintf(stderr, "virtrigaud-manager: --standalone needs --data-dir DIR "
+                        "(see --help).\n");
+        return 2;
+    }
+    if (!standalone && !run_controller) {
+        fprintf(stderr, "virtrigaud-manager: --no-controller only makes sense "
+                        "with --standalone.\n");
         return 2;
     }
 
@@ -141,23 +171,39 @@ int main(int argc, char **argv)
     }
 
     vrt_apiserver *api = NULL;
-    if (vrt_apiserver_start(&api, &ao, &err) != VRT_OK) {
+    vrt_kube *kube = NULL;
+    vrt_controller *ctl = NULL;
+    int status = 1;
+    if (standalone && vrt_apiserver_start(&api, &ao, &err) != VRT_OK) {
         fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
-        vrt_registry_free(reg);
-        return 1;
+        goto cleanup;
+    }
+    if (run_controller) {
+        if (vrt_kube_open(&kube, api ? vrt_apiserver_kubeconfig(api) : kubeconfig,
+                          &err) != VRT_OK ||
+            vrt_controller_start(&ctl, kube, reg, &co, &err) != VRT_OK) {
+            fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
+            goto cleanup;
+        }
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    printf("virtrigaud-manager: serving on port %u; kubeconfig: %s\n",
-           vrt_apiserver_port(api), vrt_apiserver_kubeconfig(api));
+    if (api)
+        printf("virtrigaud-manager: serving on port %u; kubeconfig: %s\n",
+               vrt_apiserver_port(api), vrt_apiserver_kubeconfig(api));
     fflush(stdout);
     while (!stop_requested)
-        pause();
+        sleep(1); /* no pause(): a signal between test and call would hang */
     vrt_log_info("Stopping.");
+    status = 0;
+cleanup:
+    /* The controller goes first: its watches talk to the API server. */
+    vrt_controller_stop(ctl);
+    vrt_kube_close(kube);
     vrt_apiserver_stop(api);
     vrt_registry_free(reg);
-    return 0;
+    return status;
 }

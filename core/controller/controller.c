@@ -1,0 +1,178 @@
+/*
+ * Wiring: informers feed the work queue with "kind/namespace/name" keys,
+ * workers take keys and run the matching reconciler, and changes to a
+ * Provider, VMClass or VMImage wake the VMs that use it.
+ */
+#include "controller_internal.h"
+
+#include <vrt/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+VRT_LOG_SOURCE("controller");
+
+static const char *const inf_paths[INF_COUNT] = {
+    [INF_VM] = GROUP_PATH "/virtualmachines",
+    [INF_PROVIDER] = GROUP_PATH "/providers",
+    [INF_CLASS] = GROUP_PATH "/vmclasses",
+    [INF_IMAGE] = GROUP_PATH "/vmimages",
+    [INF_NETWORK] = GROUP_PATH "/vmnetworkattachments",
+};
+
+/* Ref fields of a VM that point at each informer's kind. */
+static const char *const ref_field[INF_COUNT] = {
+    [INF_PROVIDER] = "providerRef",
+    [INF_CLASS] = "classRef",
+    [INF_IMAGE] = "imageRef",
+};
+
+static void enqueue(vrt_controller *c, const char *kind, const cJSON *obj)
+{
+    char key[512];
+    snprintf(key, sizeof(key), "%s/%s/%s", kind,
+             vrt_meta_str(obj, "namespace") ? vrt_meta_str(obj, "namespace") : "",
+             vrt_meta_str(obj, "name") ? vrt_meta_str(obj, "name") : "");
+    vrt_queue_add(c->queue, key);
+}
+
+typedef struct dependents {
+    vrt_controller *c;
+    const char *field, *ns, *name;
+} dependents;
+
+static void wake_if_uses(void *opaque, const cJSON *vm)
+{
+    const dependents *d = opaque;
+    const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "spec"), d->field);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+    const char *rns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+    const char *vns = vrt_meta_str(vm, "namespace");
+    if (name && strcmp(name, d->name) == 0 &&
+        strcmp(rns && *rns ? rns : (vns ? vns : ""), d->ns) == 0)
+        enqueue(d->c, "vm", vm);
+}
+
+static void on_vm(void *opaque, const char *type, const cJSON *obj)
+{
+    (void)type;
+    enqueue(opaque, "vm", obj);
+}
+
+static void on_dependency(vrt_controller *c, int which, const cJSON *obj)
+{
+    dependents d = {c, ref_field[which],
+                    vrt_meta_str(obj, "namespace") ? vrt_meta_str(obj, "namespace") : "",
+                    vrt_meta_str(obj, "name") ? vrt_meta_str(obj, "name") : ""};
+    if (c->inf[INF_VM])
+        vrt_informer_each(c->inf[INF_VM], wake_if_uses, &d);
+}
+
+static void on_provider(void *opaque, const char *type, const cJSON *obj)
+{
+    vrt_controller *c = opaque;
+    (void)type;
+    enqueue(c, "provider", obj);
+    on_dependency(c, INF_PROVIDER, obj);
+}
+
+static void on_class(void *opaque, const char *type, const cJSON *obj)
+{
+    (void)type;
+    on_dependency(opaque, INF_CLASS, obj);
+}
+
+static void on_image(void *opaque, const char *type, const cJSON *obj)
+{
+    (void)type;
+    on_dependency(opaque, INF_IMAGE, obj);
+}
+
+static void on_network(void *opaque, const char *type, const cJSON *obj)
+{
+    (void)opaque;
+    (void)type;
+    (void)obj; /* networks are read at create time; nothing to wake yet */
+}
+
+static void *worker(void *arg)
+{
+    vrt_controller *c = arg;
+    char key[512];
+    while (vrt_queue_get(c->queue, key, sizeof(key)) == 0) {
+        char kind[32], ns[256], name[256];
+        long rc = 0;
+        if (sscanf(key, "%31[^/]/%255[^/]/%255s", kind, ns, name) == 3) {
+            if (strcmp(kind, "vm") == 0)
+                rc = vrt_reconcile_vm(c, ns, name);
+            else if (strcmp(kind, "provider") == 0)
+                rc = vrt_reconcile_provider(c, ns, name);
+        }
+        if (rc < 0) {
+            vrt_queue_add_backoff(c->queue, key);
+        } else {
+            vrt_queue_forget(c->queue, key);
+            if (rc > 0)
+                vrt_queue_add_after(c->queue, key, (uint64_t)rc);
+        }
+        vrt_queue_done(c->queue, key);
+    }
+    return NULL;
+}
+
+int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
+                         vrt_registry *reg, const vrt_controller_opts *opts,
+                         vrt_error *err)
+{
+    (void)err;
+    vrt_controller *c = calloc(1, sizeof(*c));
+    if (!c)
+        abort();
+    c->kube = kube;
+    c->reg = reg;
+    if (opts)
+        c->opts = *opts;
+    if (!c->opts.workers)
+        c->opts.workers = 4;
+    if (!c->opts.resync_ms)
+        c->opts.resync_ms = 30000;
+    if (!c->opts.call_timeout_ms)
+        c->opts.call_timeout_ms = 120000;
+    c->queue = vrt_queue_new();
+    c->pool = vrt_pool_new();
+    static const vrt_informer_fn fns[INF_COUNT] = {
+        [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
+        [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
+        [INF_NETWORK] = on_network,
+    };
+    /* Dependencies first, so a VM's first reconcile finds them cached. */
+    for (int i = INF_COUNT - 1; i >= 0; i--)
+        c->inf[i] = vrt_informer_start(kube, inf_paths[i], fns[i], c);
+    c->n_workers = c->opts.workers;
+    c->workers = calloc(c->n_workers, sizeof(pthread_t));
+    if (!c->workers)
+        abort();
+    for (uint32_t i = 0; i < c->n_workers; i++)
+        if (pthread_create(&c->workers[i], NULL, worker, c) != 0)
+            abort();
+    vrt_log_info("Controller started workers=%u server=\"%s\"", c->n_workers,
+                 vrt_kube_server(kube));
+    *out = c;
+    return VRT_OK;
+}
+
+void vrt_controller_stop(vrt_controller *c)
+{
+    if (!c)
+        return;
+    vrt_queue_shutdown(c->queue);
+    for (uint32_t i = 0; i < c->n_workers; i++)
+        pthread_join(c->workers[i], NULL);
+    for (int i = 0; i < INF_COUNT; i++)
+        vrt_informer_stop(c->inf[i]);
+    vrt_pool_free(c->pool);
+    vrt_queue_free(c->queue);
+    free(c->workers);
+    free(c);
+}

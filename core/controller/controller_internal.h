@@ -1,0 +1,85 @@
+/*
+ * controller_internal.h - shared state of the reconcilers.
+ */
+#ifndef VRT_CORE_CONTROLLER_INTERNAL_H
+#define VRT_CORE_CONTROLLER_INTERNAL_H
+
+#include "informer.h"
+#include "queue.h"
+
+#include <vrt/controller.h>
+
+#include <pthread.h>
+
+#define GROUP_PATH "/apis/infra.virtrigaud.io/v1beta1"
+#define VM_FINALIZER "virtualmachine.infra.virtrigaud.io/finalizer"
+#define FORCE_DELETE_ANNOTATION "virtrigaud.io/force-delete"
+
+typedef struct vrt_pool vrt_pool;
+
+/* The informers, by resource. */
+enum {
+    INF_VM,
+    INF_PROVIDER,
+    INF_CLASS,
+    INF_IMAGE,
+    INF_NETWORK,
+    INF_COUNT
+};
+
+struct vrt_controller {
+    vrt_kube *kube;
+    vrt_registry *reg;
+    vrt_controller_opts opts;
+    vrt_queue *queue;
+    vrt_informer *inf[INF_COUNT];
+    vrt_pool *pool;
+    pthread_t *workers;
+    uint32_t n_workers;
+};
+
+/* pool.c: one provider connection per Provider object, reference-counted,
+ * reopened when the Provider's spec or its Secret changes. */
+typedef struct vrt_lease vrt_lease; /* a borrowed connection */
+vrt_pool *vrt_pool_new(void);
+void vrt_pool_free(vrt_pool *p);
+/* Opens or reuses the connection for `provider` (the object).  On failure
+ * err says why (unknown type, missing secret, plugin refused...). */
+int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
+                     const cJSON *provider, vrt_error *err);
+vrt_pconn *vrt_lease_conn(vrt_lease *l);
+void vrt_pool_release(vrt_pool *p, vrt_lease *l);
+/* Drops the connection of provider ns/name (it changed or was deleted). */
+void vrt_pool_forget(vrt_pool *p, const char *ns, const char *name);
+
+/* status.c: conditions and status writes */
+/* Sets condition `type` in status.conditions (creating the array),
+ * keeping lastTransitionTime when the status does not change. */
+void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
+                  const char *reason, const char *message, double generation);
+/* Merge-patches .status of the object at `path` (an object URL). */
+int vrt_status_patch(vrt_controller *c, const char *path, cJSON *status,
+                     vrt_error *err);
+/* Object URL of a namespaced virtrigaud object. */
+void vrt_object_path(char *buf, size_t size, const char *plural,
+                     const char *ns, const char *name);
+/* metadata helpers */
+const char *vrt_meta_str(const cJSON *obj, const char *key);
+double vrt_meta_num(const cJSON *obj, const char *key);
+
+/* vm.c / provider_rec.c: return the delay before the next reconcile
+ * (0 = none), or -1 to back off after an error. */
+long vrt_reconcile_vm(vrt_controller *c, const char *ns, const char *name);
+long vrt_reconcile_provider(vrt_controller *c, const char *ns,
+                            const char *name);
+
+/* spec.c: the spec_json document for a provider, from the VM and what it
+ * references. */
+cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
+                        const cJSON *provider, char *errbuf, size_t errsize);
+/* "2Gi" / "2048Mi" / "512M" / 2147483648 -> MiB; -1 if invalid. */
+long long vrt_quantity_mib(const cJSON *q);
+/* "60s", "5m", "1h30m" -> seconds; -1 if invalid. */
+long vrt_duration_s(const char *s);
+
+#endif

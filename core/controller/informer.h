@@ -1,0 +1,38 @@
+/*
+ * informer.h - keeps a local copy of one resource type in sync with the
+ * API server (list, then watch from the list's resourceVersion; relist on
+ * 410 Gone; back off on errors) and tells a handler about every change.
+ */
+#ifndef VRT_CORE_CONTROLLER_INFORMER_H
+#define VRT_CORE_CONTROLLER_INFORMER_H
+
+#include <vrt/kube.h>
+
+#include <cJSON.h>
+
+typedef struct vrt_informer vrt_informer;
+
+/* Called from the informer's thread for each added, modified or deleted
+ * object (`obj` borrowed).  Must not block for long. */
+typedef void (*vrt_informer_fn)(void *opaque, const char *type,
+                                const cJSON *obj);
+
+/* Starts an informer on `path`, the collection URL across namespaces
+ * (e.g. "/apis/infra.virtrigaud.io/v1beta1/virtualmachines"). */
+vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
+                                 vrt_informer_fn fn, void *opaque);
+/* Stops and joins the informer thread, frees the cache. */
+void vrt_informer_stop(vrt_informer *inf);
+
+/* Non-zero once the first list has completed. */
+int vrt_informer_synced(vrt_informer *inf);
+
+/* A copy of the cached object (caller frees), or NULL. */
+cJSON *vrt_informer_get(vrt_informer *inf, const char *ns, const char *name);
+
+/* Calls fn for each cached object under the cache lock; `obj` borrowed. */
+void vrt_informer_each(vrt_informer *inf,
+                       void (*fn)(void *opaque, const cJSON *obj),
+                       void *opaque);
+
+#endif

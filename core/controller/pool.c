@@ -1,0 +1,287 @@
+/*
+ * Provider connections, one per Provider object.  A connection is reused
+ * while the Provider's spec and credentials stay the same, and replaced
+ * when they change; leases keep a replaced connection alive until the last
+ * user releases it.  Credentials are read from the Secret on open, kept
+ * only in memory for the plugin's secret_get, and wiped on close.
+ */
+#include "controller_internal.h"
+
+#include <vrt/log.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+VRT_LOG_SOURCE("core.pool");
+
+struct vrt_lease {
+    char key[400];      /* "ns/name" */
+    char *fingerprint;  /* spec JSON + secret rv: what the conn was made of */
+    vrt_pconn *conn;
+    char **secrets;     /* "key", "value", ..., NULL */
+    int refs;
+    int stale;          /* replaced; close when refs reach 0 */
+    struct vrt_lease *next;
+};
+
+struct vrt_pool {
+    pthread_mutex_t lock;
+    vrt_lease *head;
+};
+
+vrt_pool *vrt_pool_new(void)
+{
+    vrt_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        abort();
+    pthread_mutex_init(&p->lock, NULL);
+    return p;
+}
+
+static void secrets_free(char **s)
+{
+    for (size_t i = 0; s && s[i]; i++) {
+        OPENSSL_cleanse(s[i], strlen(s[i]));
+        free(s[i]);
+    }
+    free(s);
+}
+
+static void lease_free(vrt_lease *l)
+{
+    vrt_pconn_close(l->conn);
+    secrets_free(l->secrets);
+    free(l->fingerprint);
+    free(l);
+}
+
+void vrt_pool_free(vrt_pool *p)
+{
+    if (!p)
+        return;
+    vrt_lease *l = p->head;
+    while (l) {
+        vrt_lease *n = l->next;
+        lease_free(l);
+        l = n;
+    }
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* The Secret's data, base64-decoded, as pairs.  *rv gets its version. */
+static int load_secret(char ***out, char rv[32], vrt_controller *c,
+                       const char *ns, const cJSON *ref, vrt_error *err)
+{
+    *out = NULL;
+    rv[0] = '\0';
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+    const char *sns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+    if (!name) {
+        *out = calloc(1, sizeof(char *));
+        if (!*out)
+            abort();
+        return VRT_OK; /* no credentials: fine for mock and local libvirt */
+    }
+    char path[600];
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
+             sns && *sns ? sns : ns, name);
+    cJSON *sec = NULL;
+    long status = 0;
+    int rc = vrt_kube_request(&sec, &status, c->kube, "GET", path, NULL, NULL,
+                              err);
+    if (rc == VRT_OK && status != 200)
+        rc = vrt_error_set(err, status == 404 ? VRT_E_NOTFOUND : err->code,
+                           "The credentials Secret \"%s/%s\" cannot be read "
+                           "(HTTP %ld).",
+                           sns && *sns ? sns : ns, name, status);
+    if (rc != VRT_OK) {
+        cJSON_Delete(sec);
+        return rc;
+    }
+    const cJSON *data = cJSON_GetObjectItem(sec, "data");
+    const cJSON *sdata = cJSON_GetObjectItem(sec, "stringData");
+    size_t n = (size_t)cJSON_GetArraySize(data) + (size_t)cJSON_GetArraySize(sdata);
+    char **pairs = calloc(2 * n + 1, sizeof(char *));
+    if (!pairs)
+        abort();
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, data) {
+        const char *b64 = cJSON_GetStringValue(it);
+        if (!b64)
+            continue;
+        size_t len = strlen(b64);
+        unsigned char *v = calloc(1, len / 4 * 3 + 4);
+        if (!v)
+            abort();
+        int m = EVP_DecodeBlock(v, (const unsigned char *)b64, (int)len);
+        if (m < 0) {
+            free(v);
+            continue;
+        }
+        while (len > 0 && b64[len - 1] == '=') {
+            len--;
+            m--;
+        }
+        v[m] = '\0';
+        pairs[i++] = strdup(it->string);
+        pairs[i++] = (char *)v;
+    }
+    cJSON_ArrayForEach(it, sdata) {
+        if (cJSON_IsString(it)) {
+            pairs[i++] = strdup(it->string);
+            pairs[i++] = strdup(it->valuestring);
+        }
+    }
+    const char *srv = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(sec, "metadata"), "resourceVersion"));
+    snprintf(rv, 32, "%s", srv ? srv : "");
+    /* Wipe the decoded copy held by cJSON before freeing it. */
+    cJSON_ArrayForEach(it, data) {
+        if (cJSON_IsString(it))
+            OPENSSL_cleanse(it->valuestring, strlen(it->valuestring));
+    }
+    cJSON_Delete(sec);
+    *out = pairs;
+    return VRT_OK;
+}
+
+static int32_t secret_cb(size_t *len, void *opaque, const char *key,
+                         char *buf, size_t size, vrt_error *err)
+{
+    return vrt_secret_from_pairs(len, opaque, key, buf, size, err);
+}
+
+int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
+                     const cJSON *provider, vrt_error *err)
+{
+    *out = NULL;
+    const char *ns = vrt_meta_str(provider, "namespace");
+    const char *name = vrt_meta_str(provider, "name");
+    const cJSON *spec = cJSON_GetObjectItem(provider, "spec");
+    const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "type"));
+    const char *endpoint =
+        cJSON_GetStringValue(cJSON_GetObjectItem(spec, "endpoint"));
+    char key[400];
+    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    if (!type)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Provider \"%s\" has no spec.type.", key);
+    const vrt_plugin *plugin = vrt_registry_find(c->reg, type);
+    if (!plugin)
+        return vrt_error_set(err, VRT_E_NOTSUPP,
+                             "No provider plugin of type \"%s\" is loaded "
+                             "(needed by Provider \"%s\").",
+                             type, key);
+
+    char **secrets = NULL, srv[32];
+    int rc = load_secret(&secrets, srv, c, ns ? ns : "default",
+                         cJSON_GetObjectItem(spec, "credentialSecretRef"), err);
+    if (rc != VRT_OK)
+        return rc;
+    char *spec_json = cJSON_PrintUnformatted(spec);
+    size_t flen = strlen(spec_json) + strlen(srv) + 2;
+    char *fp = malloc(flen);
+    if (!fp)
+        abort();
+    snprintf(fp, flen, "%s|%s", spec_json, srv);
+
+    pthread_mutex_lock(&p->lock);
+    for (vrt_lease *l = p->head; l; l = l->next) {
+        if (!l->stale && strcmp(l->key, key) == 0) {
+            if (strcmp(l->fingerprint, fp) == 0) {
+                l->refs++;
+                *out = l;
+                pthread_mutex_unlock(&p->lock);
+                free(fp);
+                free(spec_json);
+                secrets_free(secrets);
+                return VRT_OK;
+            }
+            l->stale = 1; /* changed: the next user gets a new one */
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+
+    vrt_lease *l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    snprintf(l->key, sizeof(l->key), "%s", key);
+    l->fingerprint = fp;
+    l->secrets = secrets;
+    l->refs = 1;
+    rc = vrt_pconn_open(&l->conn, plugin, key, endpoint ? endpoint : "",
+                        spec_json, secret_cb, l->secrets, err);
+    free(spec_json);
+    if (rc != VRT_OK) {
+        lease_free(l);
+        return rc;
+    }
+    vrt_log_info("Connected provider=\"%s\" type=\"%s\" endpoint=\"%s\"", key,
+                 type, endpoint ? endpoint : "");
+    pthread_mutex_lock(&p->lock);
+    l->next = p->head;
+    p->head = l;
+    pthread_mutex_unlock(&p->lock);
+    *out = l;
+    return VRT_OK;
+}
+
+vrt_pconn *vrt_lease_conn(vrt_lease *l)
+{
+    return l->conn;
+}
+
+/* Closes stale leases nobody holds.  Called with the lock held; returns
+ * them in a list to close outside the lock. */
+static vrt_lease *unlink_dead(vrt_pool *p)
+{
+    vrt_lease *dead = NULL, **pp = &p->head;
+    while (*pp) {
+        vrt_lease *l = *pp;
+        if (l->stale && l->refs == 0) {
+            *pp = l->next;
+            l->next = dead;
+            dead = l;
+        } else {
+            pp = &l->next;
+        }
+    }
+    return dead;
+}
+
+void vrt_pool_release(vrt_pool *p, vrt_lease *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&p->lock);
+    l->refs--;
+    vrt_lease *dead = unlink_dead(p);
+    pthread_mutex_unlock(&p->lock);
+    while (dead) {
+        vrt_lease *n = dead->next;
+        lease_free(dead);
+        dead = n;
+    }
+}
+
+void vrt_pool_forget(vrt_pool *p, const char *ns, const char *name)
+{
+    char key[400];
+    snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    pthread_mutex_lock(&p->lock);
+    for (vrt_lease *l = p->head; l; l = l->next)
+        if (strcmp(l->key, key) == 0)
+            l->stale = 1;
+    vrt_lease *dead = unlink_dead(p);
+    pthread_mutex_unlock(&p->lock);
+    while (dead) {
+        vrt_lease *n = dead->next;
+        lease_free(dead);
+        dead = n;
+    }
+}

@@ -1,0 +1,161 @@
+/*
+ * The spec_json document handed to providers (docs/abi.md): the
+ * VirtualMachine resolved against its VMClass, VMImage and Provider, with
+ * units normalised (memory in MiB) so plugins need no Kubernetes parsing.
+ */
+#include "controller_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+long long vrt_quantity_mib(const cJSON *q)
+{
+    if (cJSON_IsNumber(q))
+        return q->valuedouble >= 0 ? (long long)(q->valuedouble / 1048576.0)
+                                   : -1;
+    const char *s = cJSON_GetStringValue(q);
+    if (!s || !*s)
+        return -1;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    static const struct {
+        const char *suffix;
+        double bytes;
+    } units[] = {
+        {"", 1},
+        {"Ki", 1024.0},
+        {"Mi", 1048576.0},
+        {"Gi", 1073741824.0},
+        {"Ti", 1099511627776.0},
+        {"k", 1e3},
+        {"K", 1e3},
+        {"M", 1e6},
+        {"G", 1e9},
+        {"T", 1e12},
+    };
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].suffix) == 0)
+            return (long long)(v * units[i].bytes / 1048576.0);
+    return -1;
+}
+
+long vrt_duration_s(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    double total = 0;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+        if (end == s)
+            return -1;
+        double mul;
+        if (strncmp(end, "ms", 2) == 0) {
+            mul = 0.001;
+            end += 2;
+        } else if (*end == 's') {
+            mul = 1;
+            end++;
+        } else if (*end == 'm') {
+            mul = 60;
+            end++;
+        } else if (*end == 'h') {
+            mul = 3600;
+            end++;
+        } else {
+            return -1;
+        }
+        total += v * mul;
+        s = end;
+    }
+    return (long)total;
+}
+
+static void copy_if(cJSON *dst, const char *as, const cJSON *src,
+                    const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(src, key);
+    if (v)
+        cJSON_AddItemToObject(dst, as, cJSON_Duplicate(v, 1));
+}
+
+cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
+                        const cJSON *provider, char *errbuf, size_t errsize)
+{
+    const cJSON *vspec = cJSON_GetObjectItem(vm, "spec");
+    const cJSON *cspec = cJSON_GetObjectItem(cls, "spec");
+    const cJSON *res = cJSON_GetObjectItem(vspec, "resources");
+    cJSON *out = cJSON_CreateObject();
+
+    const cJSON *cpu = cJSON_GetObjectItem(res, "cpu");
+    if (!cJSON_IsNumber(cpu))
+        cpu = cJSON_GetObjectItem(cspec, "cpu");
+    if (!cJSON_IsNumber(cpu) || cpu->valuedouble < 1) {
+        snprintf(errbuf, errsize, "VMClass \"%s\" has no valid spec.cpu.",
+                 vrt_meta_str(cls, "name"));
+        cJSON_Delete(out);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(out, "cpu", cpu->valuedouble);
+
+    long long mib = -1;
+    const cJSON *mem = cJSON_GetObjectItem(res, "memoryMiB");
+    if (cJSON_IsNumber(mem))
+        mib = (long long)mem->valuedouble;
+    else
+        mib = vrt_quantity_mib(cJSON_GetObjectItem(cspec, "memory"));
+    if (mib < 1) {
+        snprintf(errbuf, errsize,
+                 "VMClass \"%s\" spec.memory is not a valid quantity "
+                 "(e.g. \"2Gi\").",
+                 vrt_meta_str(cls, "name"));
+        cJSON_Delete(out);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(out, "memoryMiB", (double)mib);
+    const char *fw = cJSON_GetStringValue(cJSON_GetObjectItem(cspec, "firmware"));
+    cJSON_AddStringToObject(out, "firmware",
+                            fw && strcmp(fw, "BIOS") != 0 ? "UEFI" : "BIOS");
+
+    /* The image source for this provider's type, e.g. spec.source.libvirt. */
+    const char *type = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(provider, "spec"), "type"));
+    const cJSON *src =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(image, "spec"), "source");
+    if (image) {
+        cJSON *img = cJSON_AddObjectToObject(out, "image");
+        cJSON_AddStringToObject(img, "name", vrt_meta_str(image, "name"));
+        const cJSON *typed = type ? cJSON_GetObjectItem(src, type) : NULL;
+        if (!typed)
+            typed = cJSON_GetObjectItem(src, "http");
+        const cJSON *it;
+        cJSON_ArrayForEach(it, typed) {
+            cJSON_AddItemToObject(img, it->string, cJSON_Duplicate(it, 1));
+        }
+    }
+    copy_if(out, "disks", vspec, "disks");
+    copy_if(out, "networks", vspec, "networks");
+    copy_if(out, "placement", vspec, "placement");
+    copy_if(out, "tags", vspec, "tags");
+    copy_if(out, "class", cls, "spec");
+    copy_if(out, "defaults",
+            cJSON_GetObjectItem(provider, "spec"), "defaults");
+    /* Annotations prefixed virtrigaud.io/ pass through as hints. */
+    const cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "metadata"),
+                                           "annotations");
+    cJSON *hints = NULL;
+    const cJSON *a;
+    cJSON_ArrayForEach(a, ann) {
+        if (strncmp(a->string, "virtrigaud.io/", 14) == 0 &&
+            cJSON_IsString(a)) {
+            if (!hints)
+                hints = cJSON_AddObjectToObject(out, "hints");
+            cJSON_AddStringToObject(hints, a->string + 14, a->valuestring);
+        }
+    }
+    return out;
+}

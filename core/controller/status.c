@@ -1,0 +1,88 @@
+/*
+ * Status writing: conditions in the metav1.Condition shape, and merge
+ * patches of the status subresource.
+ */
+#include "controller_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *vrt_meta_str(const cJSON *obj, const char *key)
+{
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), key));
+}
+
+double vrt_meta_num(const cJSON *obj, const char *key)
+{
+    const cJSON *n =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), key);
+    return cJSON_IsNumber(n) ? n->valuedouble : 0;
+}
+
+void vrt_object_path(char *buf, size_t size, const char *plural,
+                     const char *ns, const char *name)
+{
+    snprintf(buf, size, GROUP_PATH "/namespaces/%s/%s/%s", ns, plural, name);
+}
+
+static void set_str(cJSON *obj, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    cJSON_AddStringToObject(obj, key, val);
+}
+
+void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
+                  const char *reason, const char *message, double generation)
+{
+    cJSON *conds = cJSON_GetObjectItem(status, "conditions");
+    if (!cJSON_IsArray(conds)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(status, "conditions");
+        conds = cJSON_AddArrayToObject(status, "conditions");
+    }
+    cJSON *cond = NULL, *it;
+    cJSON_ArrayForEach(it, conds) {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(it, "type"));
+        if (t && strcmp(t, type) == 0)
+            cond = it;
+    }
+    if (!cond) {
+        cond = cJSON_CreateObject();
+        cJSON_AddItemToArray(conds, cond);
+        cJSON_AddStringToObject(cond, "type", type);
+    }
+    const char *old = cJSON_GetStringValue(cJSON_GetObjectItem(cond, "status"));
+    if (!old || strcmp(old, cstatus) != 0 ||
+        !cJSON_HasObjectItem(cond, "lastTransitionTime")) {
+        char now[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        set_str(cond, "lastTransitionTime", now);
+    }
+    set_str(cond, "status", cstatus);
+    set_str(cond, "reason", reason);
+    set_str(cond, "message", message ? message : "");
+    cJSON_DeleteItemFromObjectCaseSensitive(cond, "observedGeneration");
+    cJSON_AddNumberToObject(cond, "observedGeneration", generation);
+}
+
+int vrt_status_patch(vrt_controller *c, const char *path, cJSON *status,
+                     vrt_error *err)
+{
+    char url[700];
+    snprintf(url, sizeof(url), "%s/status", path);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddItemReferenceToObject(body, "status", status);
+    cJSON *resp = NULL;
+    long code = 0;
+    int rc = vrt_kube_request(&resp, &code, c->kube, "PATCH", url,
+                              "application/merge-patch+json", body, err);
+    cJSON_Delete(body);
+    cJSON_Delete(resp);
+    if (rc == VRT_OK && code >= 300)
+        rc = err->code ? err->code : VRT_E_INTERNAL;
+    return rc;
+}

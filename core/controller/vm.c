@@ -1,0 +1,443 @@
+/*
+ * The VirtualMachine reconciler: finalizer, dependencies, create (once,
+ * idempotent by name), task polling, power, reconfigure on drift, status
+ * that tells the truth, and delete behind the finalizer.
+ */
+#include "controller_internal.h"
+
+#include <vrt/log.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+VRT_LOG_SOURCE("controller.vm");
+
+#define REQUEUE_FAST_MS 1000
+#define REQUEUE_TASK_MS 2000
+#define REQUEUE_IP_MS 5000
+#define REQUEUE_DEPS_MS 30000
+
+typedef struct vm_ctx {
+    vrt_controller *c;
+    const char *ns, *name;
+    char path[600];
+    cJSON *vm;           /* cached object, owned */
+    cJSON *status;       /* the status we are building, owned */
+    cJSON *old_status;   /* as read, owned, for change detection */
+    double gen;
+    vrt_lease *lease;
+    vrt_call_ctx cc;
+} vm_ctx;
+
+static const char *status_str(const cJSON *status, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(status, key));
+}
+
+static void set_str(cJSON *obj, const char *key, const char *val)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+    if (val)
+        cJSON_AddStringToObject(obj, key, val);
+}
+
+static void set_phase(vm_ctx *v, const char *phase, const char *message)
+{
+    set_str(v->status, "phase", phase);
+    set_str(v->status, "message", message ? message : "");
+}
+
+/* Writes status if it changed; returns -1 on failure (then back off). */
+static int flush_status(vm_ctx *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(v->status, "observedGeneration");
+    cJSON_AddNumberToObject(v->status, "observedGeneration", v->gen);
+    if (v->old_status && cJSON_Compare(v->old_status, v->status, 1))
+        return 0;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_status_patch(v->c, v->path, v->status, &err) != VRT_OK) {
+        vrt_log_warn("Status write failed vm=\"%s/%s\": %s", v->ns, v->name,
+                     err.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Ready=False with a reason and a phase; returns the requeue. */
+static long fail(vm_ctx *v, const char *phase, const char *reason,
+                 const char *message, long requeue)
+{
+    vrt_cond_set(v->status, "Ready", "False", reason, message, v->gen);
+    set_phase(v, phase, message);
+    vrt_log_info("VM not ready vm=\"%s/%s\" reason=%s: %s", v->ns, v->name,
+                 reason, message);
+    return flush_status(v) ? -1 : requeue;
+}
+
+static int has_finalizer(const cJSON *vm)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "metadata"),
+                                               "finalizers")) {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, VM_FINALIZER) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Adds or removes our finalizer with a resourceVersion precondition. */
+static int patch_finalizer(vm_ctx *v, int add)
+{
+    const cJSON *md = cJSON_GetObjectItem(v->vm, "metadata");
+    cJSON *list = cJSON_CreateArray();
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(md, "finalizers")) {
+        if (cJSON_IsString(it) && strcmp(it->valuestring, VM_FINALIZER) != 0)
+            cJSON_AddItemToArray(list, cJSON_Duplicate(it, 0));
+    }
+    if (add)
+        cJSON_AddItemToArray(list, cJSON_CreateString(VM_FINALIZER));
+    cJSON *body = cJSON_CreateObject();
+    cJSON *bmd = cJSON_AddObjectToObject(body, "metadata");
+    cJSON_AddItemToObject(bmd, "finalizers", list);
+    const char *rv = vrt_meta_str(v->vm, "resourceVersion");
+    if (rv)
+        cJSON_AddStringToObject(bmd, "resourceVersion", rv);
+    cJSON *resp = NULL;
+    long code = 0;
+    vrt_error err = VRT_ERROR_INIT;
+    int rc = vrt_kube_request(&resp, &code, v->c->kube, "PATCH", v->path,
+                              "application/merge-patch+json", body, &err);
+    cJSON_Delete(body);
+    cJSON_Delete(resp);
+    if (rc != VRT_OK || (code >= 300 && code != 404)) {
+        vrt_log_debug("Finalizer patch vm=\"%s/%s\" answered %ld: %s", v->ns,
+                      v->name, code, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* Looks up an object referenced by spec.<ref>.name in informer `which`. */
+static cJSON *resolve_ref(vm_ctx *v, int which, const char *ref)
+{
+    const cJSON *r = cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "spec"), ref);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+    const char *ns = cJSON_GetStringValue(cJSON_GetObjectItem(r, "namespace"));
+    if (!name)
+        return NULL;
+    return vrt_informer_get(v->c->inf[which], ns && *ns ? ns : v->ns, name);
+}
+
+static const char *ref_name(vm_ctx *v, const char *ref)
+{
+    const cJSON *r = cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "spec"), ref);
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(r, "name"));
+    return n ? n : "";
+}
+
+static long provider_error(vm_ctx *v, const char *what, const vrt_error *err)
+{
+    char msg[400];
+    snprintf(msg, sizeof(msg), "%s failed: %s", what, err->message);
+    if (vrt_error_is_retryable(err))
+        return fail(v, status_str(v->status, "phase") ? status_str(v->status, "phase")
+                                                      : "Pending",
+                    "ProviderError", msg, -1);
+    return fail(v, "Failed", "ProviderError", msg, REQUEUE_DEPS_MS);
+}
+
+/* The finalizer's work: destroy on the hypervisor, then let go. */
+static long reconcile_delete(vm_ctx *v)
+{
+    if (!has_finalizer(v->vm))
+        return 0;
+    const cJSON *ann = cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "metadata"),
+                                           "annotations");
+    const char *force = cJSON_GetStringValue(
+        cJSON_GetObjectItem(ann, FORCE_DELETE_ANNOTATION));
+    int forced = force && strcmp(force, "true") == 0;
+    const char *id = status_str(v->status, "id");
+    set_phase(v, "Deleting", "Deleting the VM on the provider.");
+    if (id && *id) {
+        cJSON *prov = resolve_ref(v, INF_PROVIDER, "providerRef");
+        vrt_error err = VRT_ERROR_INIT;
+        int rc = prov ? vrt_pool_acquire(&v->lease, v->c->pool, v->c, prov, &err)
+                      : vrt_error_set(&err, VRT_E_NOTFOUND,
+                                      "Provider \"%s\" not found.",
+                                      ref_name(v, "providerRef"));
+        cJSON_Delete(prov);
+        if (rc == VRT_OK) {
+            vrt_task_ref task;
+            rc = vrt_p_destroy(&task, vrt_lease_conn(v->lease), &v->cc, id, &err);
+            if (rc == VRT_OK && task.id[0]) {
+                set_str(v->status, "lastTaskRef", task.id);
+                flush_status(v);
+                return REQUEUE_TASK_MS; /* finish once the task is gone */
+            }
+        }
+        if (rc != VRT_OK && rc != VRT_E_NOTFOUND && !forced) {
+            vrt_cond_set(v->status, "Deleting", "False", "ProviderError",
+                         err.message, v->gen);
+            flush_status(v);
+            return -1; /* the finalizer stays until the provider agrees */
+        }
+        vrt_log_info("Deleted VM vm=\"%s/%s\" id=\"%s\"%s", v->ns, v->name, id,
+                     rc == VRT_OK ? "" : " (forced or already gone)");
+    }
+    return patch_finalizer(v, 0) ? -1 : 0;
+}
+
+static const char *power_name(int32_t p)
+{
+    return p == VRT_POWER_ON ? "On" : p == VRT_POWER_OFF ? "Off"
+           : p == VRT_POWER_SUSPENDED ? "Suspended" : "Unknown";
+}
+
+/* Polls an outstanding task; returns > 0 to requeue, 0 when clear. */
+static long poll_task(vm_ctx *v)
+{
+    const char *task = status_str(v->status, "lastTaskRef");
+    if (!task || !*task)
+        return 0;
+    vrt_task_status ts;
+    vrt_error err = VRT_ERROR_INIT;
+    int rc = vrt_p_task_status(&ts, vrt_lease_conn(v->lease), &v->cc, task, &err);
+    if (rc == VRT_OK && !ts.done) {
+        vrt_cond_set(v->status, "Ready", "False", "TaskInProgress",
+                     "Waiting for the provider's task.", v->gen);
+        return flush_status(v) ? -1 : REQUEUE_TASK_MS;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(v->status, "lastTaskRef");
+    if (rc == VRT_OK && ts.error.code != VRT_OK)
+        return provider_error(v, "The provider's task", &ts.error);
+    return 0; /* done, or forgotten by the provider: describe tells */
+}
+
+/* Creates the VM on the provider; the id is stored before anything else. */
+static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
+                      const cJSON *prov)
+{
+    char why[300];
+    cJSON *spec = vrt_vm_spec_json(v->vm, cls, image, prov, why, sizeof(why));
+    if (!spec)
+        return fail(v, "Failed", "ValidationError", why, 0);
+    char *spec_text = cJSON_PrintUnformatted(spec);
+    cJSON_Delete(spec);
+    const cJSON *ud = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "spec"),
+                                                "userData"),
+                            "cloudInit"),
+        "inline");
+    const char *user_data = cJSON_GetStringValue(ud);
+    vrt_vm_spec vs = {
+        .struct_size = sizeof(vs),
+        .name = v->name,
+        .spec_json = spec_text,
+        .user_data = (const uint8_t *)user_data,
+        .user_data_len = user_data ? strlen(user_data) : 0,
+    };
+    set_phase(v, "Provisioning", "Creating the VM on the provider.");
+    vrt_cond_set(v->status, "Provisioning", "True", "Creating",
+                 "Creating the VM on the provider.", v->gen);
+    char id[VRT_ID_MAX];
+    vrt_task_ref task;
+    vrt_error err = VRT_ERROR_INIT;
+    int rc = vrt_p_create(id, &task, vrt_lease_conn(v->lease), &v->cc, &vs, &err);
+    free(spec_text);
+    if (rc != VRT_OK)
+        return provider_error(v, "Create", &err);
+    set_str(v->status, "id", id);
+    if (task.id[0])
+        set_str(v->status, "lastTaskRef", task.id);
+    vrt_log_info("Created VM vm=\"%s/%s\" id=\"%s\"", v->ns, v->name, id);
+    return flush_status(v) ? -1 : REQUEUE_FAST_MS;
+}
+
+/* Brings power in line with spec.powerState; > 0 if it acted. */
+static long converge_power(vm_ctx *v, const vrt_vm_info *info)
+{
+    const cJSON *spec = cJSON_GetObjectItem(v->vm, "spec");
+    const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(spec, "powerState"));
+    if (!want)
+        want = "On";
+    int32_t op = 0;
+    if (strcmp(want, "On") == 0 && info->power_state != VRT_POWER_ON)
+        op = VRT_POWER_OP_ON;
+    else if (strcmp(want, "Off") == 0 && info->power_state == VRT_POWER_ON)
+        op = VRT_POWER_OP_OFF;
+    else if (strcmp(want, "OffGraceful") == 0 &&
+             info->power_state == VRT_POWER_ON)
+        op = VRT_POWER_OP_SHUTDOWN_GRACEFUL;
+    if (!op)
+        return 0;
+    long timeout = vrt_duration_s(cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(spec, "lifecycle"), "gracefulShutdownTimeout")));
+    if (timeout < 0)
+        timeout = 60;
+    vrt_task_ref task;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_p_power(&task, vrt_lease_conn(v->lease), &v->cc,
+                    status_str(v->status, "id"), op, (uint32_t)timeout,
+                    &err) != VRT_OK)
+        return provider_error(v, "Power", &err);
+    vrt_log_info("Power %s vm=\"%s/%s\"", want, v->ns, v->name);
+    if (task.id[0])
+        set_str(v->status, "lastTaskRef", task.id);
+    return flush_status(v) ? -1 : REQUEUE_FAST_MS;
+}
+
+/* Reconfigures when CPU or memory drifted from the class; > 0 if it acted. */
+static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
+                               const cJSON *cls, const cJSON *image,
+                               const cJSON *prov)
+{
+    char why[300];
+    cJSON *spec = vrt_vm_spec_json(v->vm, cls, image, prov, why, sizeof(why));
+    if (!spec)
+        return fail(v, "Failed", "ValidationError", why, 0);
+    double cpu = cJSON_GetNumberValue(cJSON_GetObjectItem(spec, "cpu"));
+    double mem = cJSON_GetNumberValue(cJSON_GetObjectItem(spec, "memoryMiB"));
+    int drift = (info->cpus && info->cpus != (uint32_t)cpu) ||
+                (info->memory_mib && info->memory_mib != (uint64_t)mem);
+    long rc = 0;
+    if (drift) {
+        char *text = cJSON_PrintUnformatted(spec);
+        vrt_vm_spec vs = {.struct_size = sizeof(vs), .name = v->name,
+                          .spec_json = text};
+        vrt_task_ref task;
+        vrt_error err = VRT_ERROR_INIT;
+        set_phase(v, "Reconfiguring", "Applying CPU and memory changes.");
+        if (vrt_p_reconfigure(&task, vrt_lease_conn(v->lease), &v->cc,
+                              status_str(v->status, "id"), &vs, &err) != VRT_OK) {
+            rc = err.code == VRT_E_NOTSUPP ? 0 : provider_error(v, "Reconfigure", &err);
+        } else {
+            vrt_log_info("Reconfigured vm=\"%s/%s\" cpu=%g memoryMiB=%g", v->ns,
+                         v->name, cpu, mem);
+            if (task.id[0])
+                set_str(v->status, "reconfigureTaskRef", task.id);
+            rc = flush_status(v) ? -1 : REQUEUE_FAST_MS;
+        }
+        free(text);
+    }
+    cJSON_Delete(spec);
+    return rc;
+}
+
+static void report(vm_ctx *v, const vrt_vm_info *info)
+{
+    set_str(v->status, "powerState", power_name(info->power_state));
+    cJSON_DeleteItemFromObjectCaseSensitive(v->status, "ips");
+    cJSON *ips = cJSON_AddArrayToObject(v->status, "ips");
+    for (uint32_t i = 0; i < info->ip_count; i++)
+        cJSON_AddItemToArray(ips, cJSON_CreateString(info->ips[i]));
+    set_str(v->status, "consoleURL", info->console_url[0] ? info->console_url : NULL);
+    cJSON_DeleteItemFromObjectCaseSensitive(v->status, "currentResources");
+    if (info->cpus || info->memory_mib) {
+        cJSON *cur = cJSON_AddObjectToObject(v->status, "currentResources");
+        cJSON_AddNumberToObject(cur, "cpu", info->cpus);
+        cJSON_AddNumberToObject(cur, "memoryMiB", (double)info->memory_mib);
+    }
+    int on = info->power_state == VRT_POWER_ON;
+    set_phase(v, on ? "Running" : "Stopped", on ? "The VM is running." : "The VM is stopped.");
+    vrt_cond_set(v->status, "Provisioning", "False", "ReconcileSuccess",
+                 "The VM exists on the provider.", v->gen);
+    vrt_cond_set(v->status, "Ready", "True", "ReconcileSuccess",
+                 on ? "The VM is running as specified." : "The VM is stopped as specified.",
+                 v->gen);
+}
+
+static long reconcile_live(vm_ctx *v)
+{
+    cJSON *prov = resolve_ref(v, INF_PROVIDER, "providerRef");
+    cJSON *cls = resolve_ref(v, INF_CLASS, "classRef");
+    cJSON *image = resolve_ref(v, INF_IMAGE, "imageRef");
+    const cJSON *spec = cJSON_GetObjectItem(v->vm, "spec");
+    char msg[300] = "";
+    long rc;
+    if (!prov)
+        snprintf(msg, sizeof(msg), "Provider \"%s\" not found.", ref_name(v, "providerRef"));
+    else if (!cls)
+        snprintf(msg, sizeof(msg), "VMClass \"%s\" not found.", ref_name(v, "classRef"));
+    else if (!image && cJSON_HasObjectItem(spec, "imageRef"))
+        snprintf(msg, sizeof(msg), "VMImage \"%s\" not found.", ref_name(v, "imageRef"));
+    else if (cJSON_HasObjectItem(spec, "imageRef") &&
+             cJSON_HasObjectItem(spec, "importedDisk"))
+        snprintf(msg, sizeof(msg),
+                 "spec.imageRef and spec.importedDisk are exclusive; set one.");
+    if (msg[0]) {
+        rc = fail(v, "Pending", "WaitingForDependencies", msg, REQUEUE_DEPS_MS);
+        goto cleanup;
+    }
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_pool_acquire(&v->lease, v->c->pool, v->c, prov, &err) != VRT_OK) {
+        rc = provider_error(v, "Connecting to the provider", &err);
+        goto cleanup;
+    }
+    const char *id = status_str(v->status, "id");
+    if (!id || !*id) {
+        rc = create_vm(v, cls, image, prov);
+        goto cleanup;
+    }
+    if ((rc = poll_task(v)) != 0)
+        goto cleanup;
+    vrt_vm_info info;
+    if (vrt_p_describe(&info, vrt_lease_conn(v->lease), &v->cc, id, &err) != VRT_OK) {
+        rc = provider_error(v, "Describe", &err);
+        goto cleanup;
+    }
+    vrt_vm_info_clear(&info); /* raw details are not kept in status */
+    if (!info.exists) {
+        /* Declarative: a VM deleted behind our back is created again. */
+        vrt_log_warn("VM vanished from the provider vm=\"%s/%s\" id=\"%s\"; "
+                     "creating it again.",
+                     v->ns, v->name, id);
+        cJSON_DeleteItemFromObjectCaseSensitive(v->status, "id");
+        rc = fail(v, "Pending", "ProviderError",
+                  "The VM disappeared from the provider; recreating it.",
+                  REQUEUE_FAST_MS);
+        goto cleanup;
+    }
+    if ((rc = converge_power(v, &info)) != 0)
+        goto cleanup;
+    if ((rc = converge_resources(v, &info, cls, image, prov)) != 0)
+        goto cleanup;
+    report(v, &info);
+    rc = flush_status(v) ? -1
+         : info.power_state == VRT_POWER_ON && info.ip_count == 0 ? REQUEUE_IP_MS
+                                                                  : (long)v->c->opts.resync_ms;
+cleanup:
+    cJSON_Delete(prov);
+    cJSON_Delete(cls);
+    cJSON_Delete(image);
+    return rc;
+}
+
+long vrt_reconcile_vm(vrt_controller *c, const char *ns, const char *name)
+{
+    vm_ctx v = {.c = c, .ns = ns, .name = name};
+    v.vm = vrt_informer_get(c->inf[INF_VM], ns, name);
+    if (!v.vm)
+        return 0; /* gone: nothing to do */
+    vrt_object_path(v.path, sizeof(v.path), "virtualmachines", ns, name);
+    vrt_callctx_init(&v.cc, c->opts.call_timeout_ms);
+    v.gen = vrt_meta_num(v.vm, "generation");
+    const cJSON *st = cJSON_GetObjectItem(v.vm, "status");
+    v.old_status = st ? cJSON_Duplicate(st, 1) : NULL;
+    v.status = st ? cJSON_Duplicate(st, 1) : cJSON_CreateObject();
+
+    long rc;
+    if (vrt_meta_str(v.vm, "deletionTimestamp"))
+        rc = reconcile_delete(&v);
+    else if (!has_finalizer(v.vm))
+        rc = patch_finalizer(&v, 1) ? -1 : 0; /* the update requeues us */
+    else
+        rc = reconcile_live(&v);
+
+    vrt_pool_release(c->pool, v.lease);
+    cJSON_Delete(v.vm);
+    cJSON_Delete(v.status);
+    cJSON_Delete(v.old_status);
+    return rc;
+}
