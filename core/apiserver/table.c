@@ -6,7 +6,9 @@
 
 #include <vrt/jsonpath.h>
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int vrt_accepts_table(const char *accept)
 {
@@ -56,6 +58,38 @@ cJSON *vrt_table_new(const vrt_resource *res, const char *list_rv)
     return t;
 }
 
+/* Ages as kube-apiserver prints them ("45s", "5m30s", "3h", "2d4h"). */
+static void human_age(char *buf, size_t size, const char *rfc3339)
+{
+    struct tm tm = {0};
+    if (!strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm)) {
+        snprintf(buf, size, "<invalid>");
+        return;
+    }
+    long long s = (long long)difftime(time(NULL), timegm(&tm));
+    long long m = s / 60, h = s / 3600, d = h / 24;
+    if (s < 0)
+        snprintf(buf, size, "0s");
+    else if (s < 120)
+        snprintf(buf, size, "%llds", s);
+    else if (m < 10)
+        snprintf(buf, size, s % 60 ? "%lldm%llds" : "%lldm", m, s % 60);
+    else if (m < 180)
+        snprintf(buf, size, "%lldm", m);
+    else if (h < 8)
+        snprintf(buf, size, m % 60 ? "%lldh%lldm" : "%lldh", h, m % 60);
+    else if (h < 48)
+        snprintf(buf, size, "%lldh", h);
+    else if (h < 24 * 8)
+        snprintf(buf, size, h % 24 ? "%lldd%lldh" : "%lldd", d, h % 24);
+    else if (d < 365 * 2)
+        snprintf(buf, size, "%lldd", d);
+    else if (d < 365 * 8)
+        snprintf(buf, size, d % 365 ? "%lldy%lldd" : "%lldy", d / 365, d % 365);
+    else
+        snprintf(buf, size, "%lldy", d / 365);
+}
+
 static cJSON *cell(const cJSON *obj, const char *path, const char *type)
 {
     const cJSON *n = vrt_jsonpath_node(obj, path);
@@ -65,6 +99,11 @@ static cJSON *cell(const cJSON *obj, const char *path, const char *type)
     char buf[1024];
     if (vrt_jsonpath_text(buf, sizeof(buf), obj, path) != 0 || !buf[0])
         return cJSON_CreateNull();
+    if (strcmp(type, "date") == 0) {
+        char age[32];
+        human_age(age, sizeof(age), buf);
+        return cJSON_CreateString(age);
+    }
     return cJSON_CreateString(buf);
 }
 

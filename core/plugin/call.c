@@ -165,6 +165,16 @@ const vrt_plugin *vrt_pconn_plugin(const vrt_pconn *c)
     return c->plugin;
 }
 
+vrt_conn *vrt_pconn_conn(vrt_pconn *c)
+{
+    return c->conn;
+}
+
+vrt_host_ctx *vrt_pconn_host_ctx(vrt_pconn *c)
+{
+    return &c->hctx;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Mandatory methods                                                       */
 /* ---------------------------------------------------------------------- */

@@ -383,3 +383,38 @@ void vrt_registry_fault_at(const char **path, const char **reason,
     *path = i < reg->n_faults ? reg->faults[i].path : NULL;
     *reason = i < reg->n_faults ? reg->faults[i].reason : NULL;
 }
+
+const char *vrt_plugin_name(const vrt_plugin *p)
+{
+    return p->name;
+}
+
+const char *vrt_plugin_version(const vrt_plugin *p)
+{
+    return p->version;
+}
+
+const char *vrt_plugin_path(const vrt_plugin *p)
+{
+    return p->path;
+}
+
+uint32_t vrt_plugin_abi(const vrt_plugin *p)
+{
+    return p->abi;
+}
+
+uint64_t vrt_plugin_caps(const vrt_plugin *p)
+{
+    return p->vt->caps;
+}
+
+uint32_t vrt_plugin_flags(const vrt_plugin *p)
+{
+    return p->vt->flags;
+}
+
+const vrt_provider *vrt_plugin_vtable(const vrt_plugin *p)
+{
+    return p->vt;
+}

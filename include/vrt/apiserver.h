@@ -24,6 +24,7 @@ typedef struct vrt_apiserver_opts {
     const char *tls_key;
     const char *crd_dir;    /* load CRDs from here instead of embedded */
     int sync_full;          /* store durability, default 1 */
+    uint32_t history;       /* watch events kept (default 10000) */
 } vrt_apiserver_opts;
 
 int vrt_apiserver_start(vrt_apiserver **out, const vrt_apiserver_opts *opts,

@@ -110,6 +110,10 @@ VRT_WUR int vrt_pconn_open(vrt_pconn **out, const vrt_plugin *p,
                            void *secret_opaque, vrt_error *err);
 void vrt_pconn_close(vrt_pconn *c); /* NULL-safe */
 const vrt_plugin *vrt_pconn_plugin(const vrt_pconn *c);
+/* The plugin's own handles behind a connection, for conformance tests that
+ * must call a vtable method directly (bypassing the wrappers' checks). */
+vrt_conn *vrt_pconn_conn(vrt_pconn *c);
+vrt_host_ctx *vrt_pconn_host_ctx(vrt_pconn *c);
 
 /* A call's context: deadline, cancellation and progress.  Initialise with
  * vrt_callctx_init; the struct may live on the stack. */
@@ -182,7 +186,9 @@ VRT_WUR int vrt_p_list_hosts(vrt_pconn *c, vrt_call_ctx *cc,
                              vrt_visit_fn visit, void *opaque,
                              vrt_error *err);
 
-/* Disk streams.  A vrt_pstream wraps the plugin's stream with its plugin. */
+/* Disk streams.  A vrt_pstream wraps the plugin's stream with its
+ * connection: close, finish or abort every stream before closing the
+ * connection it came from. */
 typedef struct vrt_pstream vrt_pstream;
 VRT_WUR int vrt_p_disk_export_open(vrt_pstream **out, uint64_t *size,
                                    vrt_pconn *c, vrt_call_ctx *cc,

@@ -47,6 +47,8 @@ static void usage(FILE *out)
         "  --sync normal|full     store durability (default full: every\n"
         "                         acknowledged write survives power loss)\n"
         "  --crd-dir DIR          serve CRDs from DIR instead of the built-in ones\n"
+        "  --watch-history N      watch events kept for clients that resume\n"
+        "                         (default 10000; older resume -> 410 Gone)\n"
         "\n"
         "Cluster mode:\n"
         "  --kubeconfig FILE      talk to this API server (default: $KUBECONFIG,\n"
@@ -72,7 +74,7 @@ int main(int argc, char **argv)
 {
     enum { OPT_DATA = 256, OPT_ADDR, OPT_PORT, OPT_CERT, OPT_KEY, OPT_INSECURE,
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
-           OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER };
+           OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
+        {"watch-history", required_argument, NULL, OPT_HISTORY},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -128,6 +131,16 @@ int main(int argc, char **argv)
         case OPT_PLUGINS: plugin_dir = optarg; break;
         case OPT_KUBECONFIG: kubeconfig = optarg; break;
         case OPT_NO_CONTROLLER: run_controller = 0; break;
+        case OPT_HISTORY: {
+            long h = strtol(optarg, &end, 10);
+            if (*end || h < 1 || h > 100000000) {
+                fprintf(stderr, "virtrigaud-manager: --watch-history \"%s\" "
+                                "must be a positive number.\n", optarg);
+                return 2;
+            }
+            ao.history = (uint32_t)h;
+            break;
+        }
         case OPT_WORKERS: {
             long w = strtol(optarg, &end, 10);
             if (*end || w < 1 || w > 256) {

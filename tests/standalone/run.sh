@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Standalone mode judged by the real kubectl: the manager serves the API
+# (TLS, bearer token, generated kubeconfig) and kubectl must be able to do
+# what it does against a real cluster.  No controller runs here
+# (--no-controller): these checks are about the API server alone.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+t_need kubectl curl
+SRC=$VRT_SRC_DIR
+t_mktemp D
+PORT=$(t_free_port)
+t_bg MGR virtrigaud-manager --standalone --no-controller --data-dir "$D/data" \
+    --port "$PORT" --sync normal --watch-history 50
+if ! t_wait_port "$PORT" 20; then
+    t_fail "manager starts" "no listener on $PORT" "$(cat "$MGR_LOG")"
+    t_done
+fi
+t_pass "manager starts and listens"
+export KUBECONFIG=$D/data/kubeconfig
+k() { kubectl --request-timeout=20s "$@"; }
+
+# --- discovery and authentication --------------------------------------
+t_grep "api-resources lists every kind with short names" \
+    'virtualmachines +vm +infra.virtrigaud.io/v1beta1 +true +VirtualMachine' \
+    k api-resources
+t_exec k api-resources --api-group=infra.virtrigaud.io -o name
+n=$(printf '%s\n' "$T_OUT" | grep -c 'infra.virtrigaud.io')
+t_eq "api-resources: ten virtrigaud kinds" 10 "$n"
+t_grep "a request without the token is refused" '"code":401' \
+    curl -sk "https://127.0.0.1:$PORT/api/v1/namespaces"
+t_grep "the kubeconfig pins the generated CA (no --insecure needed)" \
+    'default' k get namespaces
+
+# --- apply every example --------------------------------------------------
+for f in "$SRC"/examples/*.yaml; do
+    t_run "apply $(basename "$f")" k apply -f "$f"
+done
+
+# --- get by full and short names with printer columns ----------------------
+t_grep "get virtualmachines shows the printer columns" \
+    '^NAME +PHASE +PROVIDER +CLASS +IMAGE +IPS +AGE' k get virtualmachines
+t_grep "get by short name vm" '^NAME +PHASE' k get vm
+t_grep "get vmclass shows CPU and memory" '^NAME +CPU +MEMORY' k get vmclass
+for short in vm vmclass vmimg vmnet prov vmsnap vmclone vmset vmmig vmpp; do
+    t_run "get by short name $short" k get "$short" -A
+done
+
+# --- patch, generation, status subresource, wait ----------------------------
+VM=$(k get vm -o jsonpath='{.items[0].metadata.name}' 2>/dev/null)
+if [ -z "$VM" ]; then
+    t_fail "an example VirtualMachine exists" "kubectl get vm found none"
+else
+    gen1=$(k get vm "$VM" -o jsonpath='{.metadata.generation}')
+    t_run "patch --type=merge spec" \
+        k patch vm "$VM" --type=merge -p '{"spec":{"powerState":"Off"}}'
+    gen2=$(k get vm "$VM" -o jsonpath='{.metadata.generation}')
+    t_eq "a spec change bumps metadata.generation" "$((gen1 + 1))" "$gen2"
+    t_run "patch --type=merge labels" \
+        k patch vm "$VM" --type=merge -p '{"metadata":{"labels":{"tier":"web"}}}'
+    gen3=$(k get vm "$VM" -o jsonpath='{.metadata.generation}')
+    t_eq "a label change leaves generation alone" "$gen2" "$gen3"
+    t_run "patch --type=json" \
+        k patch vm "$VM" --type=json -p '[{"op":"add","path":"/metadata/annotations","value":{"a":"b"}}]'
+    t_grep "label selector filters" "^$VM " k get vm -l tier=web --no-headers
+    t_exec k get vm -l tier=nope --no-headers
+    t_eq "label selector excludes" "" "$(printf '%s' "$T_OUT" | grep -v '^No resources')"
+    t_run "status written through the main resource is ignored" \
+        k patch vm "$VM" --type=merge -p '{"status":{"phase":"Running"}}'
+    t_eq "status unchanged by a main-resource patch" "" \
+        "$(k get vm "$VM" -o jsonpath='{.status.phase}')"
+
+    # get -w must stream the change made below.
+    t_bg WATCH kubectl get vm "$VM" -w --output-watch-events -o name
+    sleep 1
+    t_run "patch --subresource=status" \
+        k patch vm "$VM" --subresource=status --type=merge \
+        -p '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","reason":"Test","message":"set by test","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
+    t_eq "status written through /status" Running \
+        "$(k get vm "$VM" -o jsonpath='{.status.phase}')"
+    t_run "wait --for=condition=Ready" \
+        k wait --for=condition=Ready "vm/$VM" --timeout=10s
+    sleep 1
+    t_grep "get -w streams the change" 'MODIFIED' cat "$WATCH_LOG"
+    t_stop "$WATCH"
+
+    # Deletion waits on finalizers.
+    t_run "add a finalizer" k patch vm "$VM" --type=merge \
+        -p '{"metadata":{"finalizers":["test.virtrigaud.io/hold"]}}'
+    t_run "delete --wait=false returns" k delete vm "$VM" --wait=false
+    t_grep "the object stays, marked for deletion" '[0-9]{4}-' \
+        k get vm "$VM" -o jsonpath='{.metadata.deletionTimestamp}'
+    t_run "remove the finalizer" k patch vm "$VM" --type=merge \
+        -p '{"metadata":{"finalizers":null}}'
+    t_run_fails "then the object is gone" k get vm "$VM"
+fi
+
+# --- optimistic concurrency ----------------------------------------------
+cat >"$D/cm.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: occ, namespace: default}
+data: {a: "1"}
+EOF
+k apply -f "$D/cm.yaml" >/dev/null 2>&1
+RV=$(k get cm occ -o jsonpath='{.metadata.resourceVersion}')
+k patch cm occ --type=merge -p '{"data":{"a":"2"}}' >/dev/null 2>&1
+t_grep "a stale resourceVersion gets 409 Conflict" '"code":409' \
+    curl -sk -X PUT -H "Authorization: Bearer $(cat "$D/data/token")" \
+    -H 'Content-Type: application/json' \
+    --data "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"occ\",\"namespace\":\"default\",\"resourceVersion\":\"$RV\"},\"data\":{\"a\":\"3\"}}" \
+    "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/occ"
+
+# --- validation ----------------------------------------------------------
+cat >"$D/bad.yaml" <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata: {name: too-small, namespace: default}
+spec:
+  cpu: 0
+  memory: 1Gi
+EOF
+t_run_fails "a schema violation is refused" k apply -f "$D/bad.yaml"
+t_grep "the refusal names the field" 'spec\.cpu' k apply -f "$D/bad.yaml"
+t_run_fails "nothing was stored" k get vmclass too-small
+cat >"$D/unknown.yaml" <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata: {name: typo, namespace: default}
+spec:
+  cpu: 1
+  memory: 1Gi
+  cpus: 4
+EOF
+t_grep "an unknown field is refused by strict validation, by name" \
+    'unknown field "spec.cpus"' k apply -f "$D/unknown.yaml"
+t_grep "an unknown kind is a clear error" \
+    "(no matches for kind|could not find the requested resource)" \
+    k apply -f - <<<'{"apiVersion":"infra.virtrigaud.io/v1beta1","kind":"Nope","metadata":{"name":"x"}}'
+t_grep "malformed JSON gets a Status naming the problem" '"reason":"BadRequest"' \
+    curl -sk -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+    -H 'Content-Type: application/json' --data '{"apiVersion":' \
+    "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses"
+
+# --- watch from a too-old resourceVersion gets 410 ------------------------
+# The server keeps 50 events (--watch-history 50): push past that.
+for i in $(seq 1 120); do
+    echo "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"churn-$i\"}}"
+done | while read -r body; do
+    curl -sk -o /dev/null -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H 'Content-Type: application/json' --data "$body" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
+done
+t_grep "watch from a compacted resourceVersion answers 410 Expired" \
+    '"code":410' curl -sk -m 5 -H "Authorization: Bearer $(cat "$D/data/token")" \
+    "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2"
+
+t_stop "$MGR"
+t_done

@@ -1,0 +1,85 @@
+/*
+ * vrtg: the virtrigaud command line.  Talks to standalone mode or to a
+ * cluster through the same Kubernetes client as the manager.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error,
+ * 3 not found, 4 timed out waiting.
+ */
+#include "vrtg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: vrtg [global options] COMMAND [args]\n"
+        "\n"
+        "Manage virtrigaud virtual machines (infra.virtrigaud.io/v1beta1).\n"
+        "\n"
+        "Commands:\n"
+        "  vm list                       list VirtualMachines\n"
+        "  vm get NAME                   show one VirtualMachine\n"
+        "  vm start|stop|restart NAME    set spec.powerState (restart: Off, then On)\n"
+        "  vm delete NAME                delete (the provider VM goes too)\n"
+        "  vm wait NAME [--for COND] [--timeout SECONDS]\n"
+        "                                wait for a condition (default Ready)\n"
+        "  provider list                 list Providers with health\n"
+        "  apply -f FILE                 create or update the objects in FILE\n"
+        "                                (YAML or JSON, several documents)\n"
+        "\n"
+        "Global options:\n"
+        "  --kubeconfig FILE   API server and credentials (default: $KUBECONFIG,\n"
+        "                      in-cluster, ~/.kube/config)\n"
+        "  -n, --namespace NS  namespace (default: the context's)\n"
+        "  -o, --output FMT    table (default), wide, json or yaml\n"
+        "  -h, --help          this text\n"
+        "\n"
+        "Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 timed out.\n");
+}
+
+int main(int argc, char **argv)
+{
+    vrtg_ctx ctx = {.output = "table"};
+    const char *kubeconfig = NULL;
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--kubeconfig") && i + 1 < argc) {
+            kubeconfig = argv[++i];
+        } else if ((!strcmp(a, "-n") || !strcmp(a, "--namespace")) && i + 1 < argc) {
+            ctx.ns = argv[++i];
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) {
+            ctx.output = argv[++i];
+        } else {
+            fprintf(stderr, "vrtg: unknown option \"%s\" (see vrtg --help).\n", a);
+            return VRTG_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return VRTG_EXIT_USAGE;
+    }
+    if (strcmp(ctx.output, "table") && strcmp(ctx.output, "wide") &&
+        strcmp(ctx.output, "json") && strcmp(ctx.output, "yaml")) {
+        fprintf(stderr, "vrtg: -o must be table, wide, json or yaml, not \"%s\".\n",
+                ctx.output);
+        return VRTG_EXIT_USAGE;
+    }
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_kube_open(&ctx.kube, kubeconfig, &err) != VRT_OK) {
+        fprintf(stderr, "vrtg: %s\nPoint --kubeconfig at the file "
+                        "virtrigaud-manager --standalone printed.\n",
+                err.message);
+        return VRTG_EXIT_FAIL;
+    }
+    if (!ctx.ns)
+        ctx.ns = vrt_kube_namespace(ctx.kube);
+    int rc = vrtg_dispatch(&ctx, argc - i, argv + i);
+    vrt_kube_close(ctx.kube);
+    return rc;
+}
