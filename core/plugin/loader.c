@@ -166,6 +166,62 @@ static const char *missing_mandatory(const vrt_provider *vt)
     return NULL;
 }
 
+/* Each capability and the methods a plugin claiming it must have
+ * (docs/abi.md).  GRACEFUL_SHUTDOWN and CONSOLE need none: they are about
+ * power and describe, which every plugin has. */
+static const struct {
+    uint64_t cap;
+    const char *methods[4];
+} cap_needs[] = {
+    {VRT_CAP_RECONFIGURE | VRT_CAP_RECONFIGURE_ONLINE |
+         VRT_CAP_DISK_EXPAND_ONLINE,
+     {"reconfigure"}},
+    {VRT_CAP_HARDWARE_UPGRADE, {"hardware_upgrade"}},
+    {VRT_CAP_SNAPSHOTS | VRT_CAP_MEMORY_SNAPSHOTS,
+     {"snapshot_create", "snapshot_delete"}},
+    {VRT_CAP_SNAPSHOT_REVERT, {"snapshot_revert"}},
+    {VRT_CAP_CLONE | VRT_CAP_LINKED_CLONES, {"clone"}},
+    {VRT_CAP_IMAGE_IMPORT, {"image_prepare"}},
+    {VRT_CAP_LIST_VMS, {"list_vms"}},
+    {VRT_CAP_DISK_EXPORT | VRT_CAP_EXPORT_COMPRESSION,
+     {"disk_export_open", "stream_read", "stream_close"}},
+    {VRT_CAP_DISK_IMPORT,
+     {"disk_import_open", "stream_write", "stream_finish", "stream_abort"}},
+    {VRT_CAP_HOSTS, {"list_hosts"}},
+};
+
+/* The VRT_CAP_* bits this header defines. */
+#define KNOWN_CAPS (VRT_CAP_ALL_1_0_ | VRT_CAP_HOSTS)
+
+/* Checks the caps a plugin claims against the ABI and its methods. */
+static int check_caps(char *why, size_t why_size, const vrt_plugin *probe)
+{
+    const vrt_provider *vt = probe->vt;
+    /* A newer minor may define bits we do not know; ours may not. */
+    if (VRT_ABI_MINOR_OF(vt->abi) <= VRT_ABI_MINOR && (vt->caps & ~KNOWN_CAPS)) {
+        snprintf(why, why_size,
+                 "Plugin \"%s\" claims caps 0x%llx that ABI 1.%u does not "
+                 "define.",
+                 vt->name, (unsigned long long)(vt->caps & ~KNOWN_CAPS),
+                 VRT_ABI_MINOR_OF(vt->abi));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(cap_needs) / sizeof(cap_needs[0]); i++) {
+        if (!(vt->caps & cap_needs[i].cap))
+            continue;
+        for (int m = 0; m < 4 && cap_needs[i].methods[m]; m++)
+            if (!vrt_plugin_has_method(probe, cap_needs[i].methods[m])) {
+                snprintf(why, why_size,
+                         "Plugin \"%s\" claims a capability (caps 0x%llx) "
+                         "but lacks its method \"%s\".",
+                         vt->name, (unsigned long long)cap_needs[i].cap,
+                         cap_needs[i].methods[m]);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 static const vrt_plugin *find_locked(const vrt_registry *reg,
                                      const char *name)
 {
@@ -267,11 +323,14 @@ int vrt_registry_load(const vrt_plugin **out, vrt_registry *reg,
                            VRT_ABI_MAKE(VRT_ABI_MAJOR, VRT_ABI_MINOR), &vt,
                            &perr);
     perr.message[sizeof(perr.message) - 1] = '\0';
-    if (erc != VRT_OK)
+    if (erc != VRT_OK && perr.message[0])
         REJECT(VRT_E_NOTSUPP, "Plugin refused this host (ABI %u.%u): %s",
-               VRT_ABI_MAJOR, VRT_ABI_MINOR,
-               perr.message[0] ? perr.message
-                               : "it returned an error without a message");
+               VRT_ABI_MAJOR, VRT_ABI_MINOR, perr.message);
+    if (erc != VRT_OK)
+        REJECT(VRT_E_NOTSUPP,
+               "Plugin refused this host (ABI %u.%u): its entry returned %s "
+               "(%d) without a message.",
+               VRT_ABI_MAJOR, VRT_ABI_MINOR, vrt_error_code_name(erc), erc);
     if (!vt)
         REJECT(VRT_E_INVALID,
                "Plugin entry returned success but no vtable.");
@@ -286,6 +345,9 @@ int vrt_registry_load(const vrt_plugin **out, vrt_registry *reg,
         REJECT(VRT_E_INVALID,
                "Plugin \"%s\" lacks the mandatory method \"%s\".", vt->name,
                missing);
+    vrt_plugin probe = {.vt = vt};
+    if (check_caps(why, sizeof(why), &probe))
+        REJECT(VRT_E_INVALID, "%s", why);
 
     p = xrealloc(NULL, sizeof(*p));
     memset(p, 0, sizeof(*p));

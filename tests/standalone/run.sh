@@ -71,7 +71,8 @@ else
         "$(k get vm "$VM" -o jsonpath='{.status.phase}')"
 
     # get -w must stream the change made below.
-    t_bg WATCH kubectl get vm "$VM" -w --output-watch-events -o name
+    # Default (Table) output: the server's Table watch path, EVENT column.
+    t_bg WATCH kubectl get vm "$VM" -w --output-watch-events
     sleep 1
     t_run "patch --subresource=status" \
         k patch vm "$VM" --subresource=status --type=merge \
@@ -134,9 +135,10 @@ spec:
 EOF
 t_grep "an unknown field is refused by strict validation, by name" \
     'unknown field "spec.cpus"' k apply -f "$D/unknown.yaml"
+echo '{"apiVersion":"infra.virtrigaud.io/v1beta1","kind":"Nope","metadata":{"name":"x"}}' >"$D/nope.json"
 t_grep "an unknown kind is a clear error" \
     "(no matches for kind|could not find the requested resource)" \
-    k apply -f - <<<'{"apiVersion":"infra.virtrigaud.io/v1beta1","kind":"Nope","metadata":{"name":"x"}}'
+    k apply -f "$D/nope.json"
 t_grep "malformed JSON gets a Status naming the problem" '"reason":"BadRequest"' \
     curl -sk -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
     -H 'Content-Type: application/json' --data '{"apiVersion":' \
