@@ -113,13 +113,15 @@ endef
 $(foreach p,$(PLUGINS),$(eval $(call plugin_rule,$(p))))
 
 # --- tests ---------------------------------------------------------------
-$(BUILD)/obj/tests/%.o: tests/%.c
+# A test may need more packages than the core: TEST_<name>_PKGS, set in a
+# module.mk (e.g. TEST_libvirt_xml_PKGS := libxml-2.0).
+$(BUILD)/obj/tests/unit/test_%.o: tests/unit/test_%.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -Icore $(call pc_cflags,cmocka $(CORE_PKGS)) -c $< -o $@
+	$(CC) $(BASE_CFLAGS) -Icore $(call pc_cflags,cmocka $(CORE_PKGS) $(TEST_$*_PKGS)) -c $< -o $@
 
 $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_LDFLAGS) -rdynamic -o $@ $< $(CORE_LIB) $(call pc_libs,cmocka) $(CORE_LIBS)
+	$(CC) $(BASE_LDFLAGS) -rdynamic -o $@ $< $(CORE_LIB) $(call pc_libs,cmocka $(TEST_$*_PKGS)) $(CORE_LIBS)
 
 # Broken plugins are built like real ones; some leave symbols undefined on
 # purpose, so no -z defs here.

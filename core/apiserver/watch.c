@@ -24,6 +24,7 @@ typedef struct vrt_watch {
     int64_t rv;          /* last event sent */
     int initial;         /* still to send the current state as ADDED */
     int table, bookmarks, columns_sent, ended;
+    uint32_t seen;       /* events visited by the last scan */
     uint64_t deadline_ms, last_bookmark_ms;
     vrt_selector *labels, *fields;
     char *pending;       /* serialised events not yet handed out */
@@ -129,6 +130,7 @@ static int on_event(void *opaque, int type, int64_t rv, const cJSON *obj)
 {
     vrt_watch *w = opaque;
     w->rv = rv;
+    w->seen++;
     emit_object(w, type, obj);
     return 0;
 }
@@ -184,6 +186,11 @@ static void refill(vrt_watch *w)
         if (w->pending_len)
             return;
     }
+    /* Events of other kinds advance the store but not this watch: remember
+     * where the store was before the scan, and if the scan was not cut
+     * short by the limit, everything up to there has been seen. */
+    int64_t store_rv = vrt_store_current_rv(w->ctx->store);
+    w->seen = 0;
     int rc = vrt_store_events_since(w->ctx->store, w->rv, w->res->store_key,
                                     w->ns, EVENTS_PER_FETCH, on_event, w,
                                     &err);
@@ -195,16 +202,14 @@ static void refill(vrt_watch *w)
         w->ended = 1;
         return;
     }
+    if (w->seen < EVENTS_PER_FETCH && store_rv > w->rv)
+        w->rv = store_rv;
     if (w->pending_len)
         return;
-    /* Filtered-out events still advance rv; wait for the next one. */
-    int64_t before = w->rv;
-    if (vrt_store_current_rv(w->ctx->store) <= before)
-        vrt_store_wait(w->ctx->store, before, WAIT_SLICE_MS);
-    if (w->bookmarks && now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS) {
-        if (vrt_store_current_rv(w->ctx->store) <= w->rv)
-            emit_bookmark(w);
-    }
+    if (w->seen == 0)
+        vrt_store_wait(w->ctx->store, w->rv, WAIT_SLICE_MS);
+    if (w->bookmarks && now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS)
+        emit_bookmark(w);
 }
 
 long vrt_watch_produce(struct vrt_watch *w, char *buf, size_t max)

@@ -121,12 +121,31 @@ cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
     cJSON_AddStringToObject(out, "firmware",
                             fw && strcmp(fw, "BIOS") != 0 ? "UEFI" : "BIOS");
 
+    /* Direct kernel boot: a VMImage that is a kernel + initrd (appliances,
+     * test guests) says so in annotations, since the v1beta1 schema has no
+     * field for it.  Providers that cannot boot a kernel ignore it. */
+    const cJSON *iann = cJSON_GetObjectItem(cJSON_GetObjectItem(image, "metadata"),
+                                            "annotations");
+    const char *kernel =
+        cJSON_GetStringValue(cJSON_GetObjectItem(iann, "virtrigaud.io/kernel"));
+    if (kernel) { /* the kernel replaces the image's boot disk */
+        cJSON *k = cJSON_AddObjectToObject(out, "kernel");
+        cJSON_AddStringToObject(k, "path", kernel);
+        const char *initrd = cJSON_GetStringValue(
+            cJSON_GetObjectItem(iann, "virtrigaud.io/initrd"));
+        const char *cmdline = cJSON_GetStringValue(
+            cJSON_GetObjectItem(iann, "virtrigaud.io/kernel-cmdline"));
+        if (initrd)
+            cJSON_AddStringToObject(k, "initrd", initrd);
+        if (cmdline)
+            cJSON_AddStringToObject(k, "cmdline", cmdline);
+    }
     /* The image source for this provider's type, e.g. spec.source.libvirt. */
     const char *type = cJSON_GetStringValue(
         cJSON_GetObjectItem(cJSON_GetObjectItem(provider, "spec"), "type"));
     const cJSON *src =
         cJSON_GetObjectItem(cJSON_GetObjectItem(image, "spec"), "source");
-    if (image) {
+    if (image && !kernel) {
         cJSON *img = cJSON_AddObjectToObject(out, "image");
         cJSON_AddStringToObject(img, "name", vrt_meta_str(image, "name"));
         const cJSON *typed = type ? cJSON_GetObjectItem(src, type) : NULL;
@@ -157,5 +176,10 @@ cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
             cJSON_AddStringToObject(hints, a->string + 14, a->valuestring);
         }
     }
+    const char *serial = cJSON_GetStringValue(
+        cJSON_GetObjectItem(ann, "virtrigaud.io/serial-log"));
+    if (serial)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(out, "serial"),
+                                "logFile", serial);
     return out;
 }
