@@ -124,8 +124,11 @@ static int read_current(int64_t *cur_rv, cJSON **stored, vrt_store *s,
             (const char *)sqlite3_column_text(st, 1),
             (size_t)sqlite3_column_bytes(st, 1));
         if (!*stored)
-            rc = vrt_error_set(err, VRT_E_INTERNAL,
-                               "The stored %s is not valid JSON.", label);
+            rc = vrt_error_set(err, VRT_E_INVALID,
+                               "The store \"%s\" is corrupt: it holds %s "
+                               "that is not valid JSON; restore it from a "
+                               "backup or move it away.",
+                               s->path, label);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? VRT_OK : err->code;
@@ -152,33 +155,41 @@ static int check_current(const write_req *w, int64_t cur_rv,
     return VRT_OK;
 }
 
+static int step_done(vrt_store *s, sqlite3_stmt *st, vrt_error *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return vrt_store_sqlite_error(err, s->writer->db, rc, s->path,
+                                      "Writing an object");
+    return VRT_OK;
+}
+
 /* Writes the object row and the event for `rv`, with `json` as data. */
 static int write_rows(vrt_store *s, const write_req *w, int64_t rv,
                       const char *json, vrt_error *err)
 {
-    static const int obj_stmt[] = {[VRT_EV_ADDED] = VRT_ST_OBJ_INSERT,
-                                   [VRT_EV_MODIFIED] = VRT_ST_OBJ_UPDATE,
-                                   [VRT_EV_DELETED] = VRT_ST_OBJ_DELETE};
-    const int ids[2] = {obj_stmt[w->type], VRT_ST_EV_INSERT};
-    for (int i = 0; i < 2; i++) {
-        sqlite3_stmt *st = vrt_store_stmt(s->writer, ids[i], err);
-        if (!st)
-            return err->code;
-        bind_key(st, w);
-        /* A delete's statement has the key alone. */
-        if (sqlite3_bind_parameter_count(st) >= 5) {
-            sqlite3_bind_int64(st, 4, rv);
-            sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
-        }
-        if (ids[i] == VRT_ST_EV_INSERT)
-            sqlite3_bind_int(st, 6, w->type);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return vrt_store_sqlite_error(err, s->writer->db, rc, s->path,
-                                          "Writing an object");
+    int id = w->type == VRT_EV_ADDED      ? VRT_ST_OBJ_INSERT
+             : w->type == VRT_EV_MODIFIED ? VRT_ST_OBJ_UPDATE
+                                          : VRT_ST_OBJ_DELETE;
+    sqlite3_stmt *st = vrt_store_stmt(s->writer, id, err);
+    if (!st)
+        return err->code;
+    bind_key(st, w);
+    if (w->type != VRT_EV_DELETED) {
+        sqlite3_bind_int64(st, 4, rv);
+        sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
     }
-    return VRT_OK;
+    if (step_done(s, st, err) != VRT_OK)
+        return err->code;
+
+    if (!(st = vrt_store_stmt(s->writer, VRT_ST_EV_INSERT, err)))
+        return err->code;
+    bind_key(st, w);
+    sqlite3_bind_int64(st, 4, rv);
+    sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, w->type);
+    return step_done(s, st, err);
 }
 
 /* The transaction body; the caller holds write_mu and has begun. */
@@ -251,7 +262,7 @@ static int store_write(int64_t *rv_out, vrt_store *s, write_req *w,
                        vrt_error *err)
 {
     VRT_STORE_ERR_LOCAL(err);
-    char label[VRT_ERROR_MESSAGE_MAX / 2];
+    char label[VRT_ERROR_MESSAGE_MAX];
     int64_t rv = 0;
     if (rv_out)
         *rv_out = 0;

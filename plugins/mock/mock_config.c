@@ -326,8 +326,15 @@ int32_t mock_config_parse(mock_config *out, vrt_host_ctx *ctx,
                       "object.");
         goto cleanup;
     }
-    rc = parse_root(out, root, err);
-    if (rc == VRT_OK)
+    /* The manager hands over the whole Provider.spec, whose CRD keeps our
+     * options under spec.mock; vcts and tests may pass them at the top. */
+    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(root, "mock");
+    if (opts && !cJSON_IsObject(opts)) {
+        rc = mock_err(err, VRT_E_INVALID, "config_json.mock must be an object.");
+        goto cleanup;
+    }
+    rc = parse_root(out, opts ? opts : root, err);
+    if (rc == VRT_OK && !opts)
         warn_unknown(ctx, root);
 
 cleanup:
