@@ -387,7 +387,7 @@ int vrt_apiserver_start(vrt_apiserver **out, const vrt_apiserver_opts *opts,
     }
     char dbpath[4096];
     snprintf(dbpath, sizeof(dbpath), "%s/store.db", opts->data_dir);
-    vrt_store_opts so = {.struct_size = sizeof(so), .history = 0,
+    vrt_store_opts so = {.struct_size = sizeof(so), .history = opts->history,
                          .sync_full = opts->sync_full};
     if (load_crds(s, err) ||
         vrt_store_open(&s->ctx.store, dbpath, &so, err) != VRT_OK)
