@@ -33,8 +33,8 @@ typedef struct vrt_schema_result {
 } vrt_schema_result;
 
 /* Validates `obj` against `schema` (the openAPIV3Schema node).  Returns the
- * number of violations (0 = valid).  `root_path` prefixes paths ("" for
- * the whole object).  Neither argument is modified. */
+ * number of violations (0 = valid).  Paths are from the object's root.
+ * Neither argument is modified. */
 size_t vrt_schema_validate(vrt_schema_result *res, const cJSON *schema,
                            const cJSON *obj);
 
@@ -51,7 +51,7 @@ size_t vrt_schema_prune(char first[256], const cJSON *schema, cJSON *obj);
 
 /* Formats a result as one Kubernetes-style message:
  * `VirtualMachine.infra.virtrigaud.io "web" is invalid: spec.cpu: Invalid
- * value: 0: should be greater than or equal to 1`. */
+ * value: 0: spec.cpu in body should be greater than or equal to 1`. */
 void vrt_schema_format(char *buf, size_t size, const char *kind_group,
                        const char *name, const vrt_schema_result *res);
 

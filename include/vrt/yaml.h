@@ -1,8 +1,9 @@
 /*
  * vrt/yaml.h - YAML documents to cJSON trees (libyaml), for manifests and
- * CRD files.  Scalars follow YAML 1.2 core-schema typing as Kubernetes
- * does: unquoted true/false, null/~, integers and floats become JSON
- * booleans, null and numbers; quoted scalars stay strings.  Anchors and
+ * CRD files.  Scalars are typed as kubectl types them (go-yaml v2, YAML
+ * 1.1): unquoted true/false/yes/no/on/off, null/~, integers (also 0x, 0o,
+ * 0b, 1_000) and floats become JSON booleans, null and numbers; quoted
+ * scalars stay strings.  Duplicate keys and .inf/.nan are errors.  Anchors and
  * aliases are resolved.  Big integers beyond 2^53 stay exact as numbers
  * only if they fit a double exactly, else they are an error.
  */
