@@ -53,6 +53,30 @@ static void unescape(char *tok)
     *w = '\0';
 }
 
+/* Splits a JSON Pointer into tokens (empty tokens are valid member
+ * names, RFC 6901).  Returns the count, or -1 when there are too many. */
+#define MAX_TOKENS 64
+static int split_pointer(char *buf, char *tok[MAX_TOKENS])
+{
+    int n = 0;
+    char *p = buf;
+    for (;;) {
+        if (n == MAX_TOKENS)
+            return -1;
+        tok[n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+    }
+    for (int i = 0; i < n; i++)
+        unescape(tok[i]);
+    return n;
+}
+
+static int array_index(const cJSON *arr, const char *tok, int for_add);
+
 /* Resolves a pointer to (parent, last token).  Returns 0 or -1. */
 static int resolve(cJSON **parent, char *last, size_t last_size,
                    cJSON *root, const char *ptr, char *errbuf, size_t errsize)
@@ -62,30 +86,31 @@ static int resolve(cJSON **parent, char *last, size_t last_size,
         return -1;
     }
     char buf[1024];
+    char *tok[MAX_TOKENS];
     snprintf(buf, sizeof(buf), "%s", ptr + 1);
+    int n = split_pointer(buf, tok);
+    if (n < 0) {
+        snprintf(errbuf, errsize, "path \"%s\" is too deep", ptr);
+        return -1;
+    }
     cJSON *cur = root;
-    char *save = NULL;
-    char *tok = buf[0] ? strtok_r(buf, "/", &save) : (char[]){""};
-    for (;;) {
-        char *next = strtok_r(NULL, "/", &save);
-        unescape(tok);
-        if (!next) {
-            snprintf(last, last_size, "%s", tok);
-            *parent = cur;
-            return 0;
+    for (int i = 0; i < n - 1; i++) {
+        cJSON *child = NULL;
+        if (cJSON_IsArray(cur)) {
+            int idx = array_index(cur, tok[i], 0);
+            child = idx < 0 ? NULL : cJSON_GetArrayItem(cur, idx);
+        } else if (cJSON_IsObject(cur)) {
+            child = cJSON_GetObjectItemCaseSensitive(cur, tok[i]);
         }
-        cJSON *child;
-        if (cJSON_IsArray(cur))
-            child = cJSON_GetArrayItem(cur, atoi(tok));
-        else
-            child = cJSON_GetObjectItemCaseSensitive(cur, tok);
         if (!child) {
             snprintf(errbuf, errsize, "path \"%s\" does not exist", ptr);
             return -1;
         }
         cur = child;
-        tok = next;
     }
+    snprintf(last, last_size, "%s", tok[n - 1]);
+    *parent = cur;
+    return 0;
 }
 
 static int array_index(const cJSON *arr, const char *tok, int for_add)
@@ -94,8 +119,11 @@ static int array_index(const cJSON *arr, const char *tok, int for_add)
     if (for_add && strcmp(tok, "-") == 0)
         return n;
     char *end;
+    /* Digits only, no sign, no leading zero (RFC 6901). */
+    if (!*tok || *tok < '0' || *tok > '9' || (tok[0] == '0' && tok[1]))
+        return -1;
     long i = strtol(tok, &end, 10);
-    if (!*tok || *end || i < 0 || i > n - (for_add ? 0 : 1))
+    if (*end || i < 0 || i > n - (for_add ? 0 : 1))
         return -1;
     return (int)i;
 }
@@ -155,12 +183,19 @@ static int do_add(cJSON *root, const char *ptr, cJSON *value, int replace,
             cJSON_Delete(value);
             return -1;
         }
-        if (replace)
+        if (replace) {
             cJSON_ReplaceItemInArray(parent, i, value);
-        else if (i == cJSON_GetArraySize(parent))
-            cJSON_AddItemToArray(parent, value);
-        else
-            cJSON_InsertItemInArray(parent, i, value);
+            return 0;
+        }
+        /* Not cJSON_InsertItemInArray: some packaged cJSON versions fail
+         * it for inner indexes.  Detach the tail, append, re-attach. */
+        cJSON *tail = cJSON_CreateArray();
+        while (cJSON_GetArraySize(parent) > i)
+            cJSON_AddItemToArray(tail, cJSON_DetachItemFromArray(parent, i));
+        cJSON_AddItemToArray(parent, value);
+        while (cJSON_GetArraySize(tail) > 0)
+            cJSON_AddItemToArray(parent, cJSON_DetachItemFromArray(tail, 0));
+        cJSON_Delete(tail);
         return 0;
     }
     if (!cJSON_IsObject(parent)) {

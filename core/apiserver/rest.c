@@ -44,7 +44,11 @@ int vrt_rest_namespace_exists(vrt_resp *r, vrt_apiserver_ctx *ctx,
                         rt->ns);
         return -1;
     }
-    vrt_resp_status(r, 404, "NotFound", "namespaces \"%s\" not found", rt->ns);
+    if (err.code == VRT_E_NOTFOUND)
+        vrt_resp_status(r, 404, "NotFound", "namespaces \"%s\" not found",
+                        rt->ns);
+    else
+        vrt_resp_from_error(r, &err); /* a store failure is not a 404 */
     return -1;
 }
 
@@ -115,13 +119,17 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
     cJSON *scale = vrt_rest_scale_of(rt->res, obj);
     cJSON *body = cJSON_ParseWithLength(req->body ? req->body : "",
                                         req->body_len);
-    if (!cJSON_IsObject(body)) {
-        vrt_resp_status(r, 400, "BadRequest", "the Scale body is not a JSON object");
+    int json_patch = strcmp(req->method, "PATCH") == 0 && req->content_type &&
+                     strstr(req->content_type, "json-patch+json");
+    if (json_patch ? !cJSON_IsArray(body) : !cJSON_IsObject(body)) {
+        vrt_resp_status(r, 400, "BadRequest",
+                        json_patch ? "a JSON patch must be an array"
+                                   : "the Scale body is not a JSON object");
         goto cleanup;
     }
     if (strcmp(req->method, "PATCH") == 0) {
         char why[256];
-        if (req->content_type && strstr(req->content_type, "json-patch+json")) {
+        if (json_patch) {
             if (vrt_json_patch(scale, body, why, sizeof(why))) {
                 vrt_resp_status(r, 422, "Invalid", "the JSON patch cannot be applied: %s", why);
                 goto cleanup;

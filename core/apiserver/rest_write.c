@@ -331,8 +331,12 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         cJSON_Delete(next);
         return;
     }
-    if (prepare_update(r, req, rt, old, next) == 0)
-        store_update(r, ctx, rt, expect, next, dry_run(req));
+    if (prepare_update(r, req, rt, old, next) == 0) {
+        if (expect == rv_of(old) && cJSON_Compare(old, next, 1))
+            vrt_resp_json(r, 200, next); /* no change: no write, no event */
+        else
+            store_update(r, ctx, rt, expect, next, dry_run(req));
+    }
     cJSON_Delete(old);
 }
 
@@ -412,7 +416,13 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             cJSON_Delete(old);
             break;
         }
+        int unchanged = cJSON_Compare(old, next, 1) &&
+                        (!precondition || precondition == rv_of(old));
         cJSON_Delete(old);
+        if (unchanged) { /* Kubernetes' "patched (no change)": no write */
+            vrt_resp_json(r, 200, next);
+            break;
+        }
         vrt_resp attempt_resp = {0};
         attempt_resp.warning = r->warning;
         r->warning = NULL;

@@ -77,10 +77,14 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, vrt_resp *r)
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
                                                  watch_reader, r->watch,
                                                  vrt_watch_free);
+    } else if (r->body) {
+        /* MHD frees the body with free() once sent: no copy of big lists. */
+        resp = MHD_create_response_from_buffer(strlen(r->body), r->body,
+                                               MHD_RESPMEM_MUST_FREE);
+        r->body = NULL;
     } else {
-        const char *b = r->body ? r->body : "";
-        resp = MHD_create_response_from_buffer(strlen(b), (void *)b,
-                                               MHD_RESPMEM_MUST_COPY);
+        resp = MHD_create_response_from_buffer(0, (void *)"",
+                                               MHD_RESPMEM_PERSISTENT);
     }
     MHD_add_response_header(resp, "Content-Type",
                             r->content_type ? r->content_type

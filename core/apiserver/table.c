@@ -68,7 +68,9 @@ static void human_age(char *buf, size_t size, const char *rfc3339)
     }
     long long s = (long long)difftime(time(NULL), timegm(&tm));
     long long m = s / 60, h = s / 3600, d = h / 24;
-    if (s < 0)
+    if (s < -1)
+        snprintf(buf, size, "<invalid>");
+    else if (s < 0)
         snprintf(buf, size, "0s");
     else if (s < 120)
         snprintf(buf, size, "%llds", s);

@@ -57,9 +57,11 @@ void vrt_pool_forget(vrt_pool *p, const char *ns, const char *name);
  * keeping lastTransitionTime when the status does not change. */
 void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
                   const char *reason, const char *message, double generation);
-/* Merge-patches .status of the object at `path` (an object URL). */
-int vrt_status_patch(vrt_controller *c, const char *path, cJSON *status,
-                     vrt_error *err);
+/* Makes .status of the object at `path` (an object URL) equal `status`,
+ * by a merge patch against `old` (the status as last read; NULL if none)
+ * that also removes the keys `status` dropped. */
+int vrt_status_patch(vrt_controller *c, const char *path, const cJSON *old,
+                     cJSON *status, vrt_error *err);
 /* Object URL of a namespaced virtrigaud object. */
 void vrt_object_path(char *buf, size_t size, const char *plural,
                      const char *ns, const char *name);

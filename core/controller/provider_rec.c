@@ -116,7 +116,7 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
     cJSON_Delete(cmp_old);
     cJSON_Delete(cmp_new);
     long rc = HEALTH_EVERY_MS;
-    if (changed && vrt_status_patch(c, path, status, &err) != VRT_OK)
+    if (changed && vrt_status_patch(c, path, old, status, &err) != VRT_OK)
         rc = -1;
     cJSON_Delete(status);
     cJSON_Delete(prov);

@@ -6,6 +6,7 @@
 #include "controller_internal.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,15 @@ long long vrt_quantity_mib(const cJSON *q)
     const char *s = cJSON_GetStringValue(q);
     if (!s || !*s)
         return -1;
+    /* Decimal digits only: strtod would also take "0x10", "inf", "nan".
+     * A quantity may carry a "+" sign. */
+    if (*s == '+')
+        s++;
+    if (!isdigit((unsigned char)s[0]) && !(s[0] == '.' && isdigit((unsigned char)s[1])))
+        return -1;
     char *end;
     double v = strtod(s, &end);
-    if (end == s || v < 0)
+    if (end == s || v < 0 || !isfinite(v) || strchr(s, 'x') || strchr(s, 'X'))
         return -1;
     static const struct {
         const char *suffix;
@@ -47,32 +54,34 @@ long vrt_duration_s(const char *s)
 {
     if (!s || !*s)
         return -1;
+    if (strcmp(s, "0") == 0)
+        return 0;
+    static const struct {
+        const char *unit;
+        double seconds;
+    } units[] = {
+        /* longest first, so "ms" is not read as "m" */
+        {"ns", 1e-9}, {"us", 1e-6}, {"\xc2\xb5s", 1e-6}, {"ms", 1e-3},
+        {"h", 3600}, {"m", 60}, {"s", 1},
+    };
     double total = 0;
     while (*s) {
+        if (!isdigit((unsigned char)*s) && *s != '.')
+            return -1;
         char *end;
         double v = strtod(s, &end);
-        if (end == s)
+        if (end == s || !isfinite(v))
             return -1;
-        double mul;
-        if (strncmp(end, "ms", 2) == 0) {
-            mul = 0.001;
-            end += 2;
-        } else if (*end == 's') {
-            mul = 1;
-            end++;
-        } else if (*end == 'm') {
-            mul = 60;
-            end++;
-        } else if (*end == 'h') {
-            mul = 3600;
-            end++;
-        } else {
+        size_t i, n = sizeof(units) / sizeof(units[0]);
+        for (i = 0; i < n; i++)
+            if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0)
+                break;
+        if (i == n)
             return -1;
-        }
-        total += v * mul;
-        s = end;
+        total += v * units[i].seconds;
+        s = end + strlen(units[i].unit);
     }
-    return (long)total;
+    return total > 1e9 ? -1 : (long)total;
 }
 
 static void copy_if(cJSON *dst, const char *as, const cJSON *src,

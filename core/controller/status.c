@@ -69,13 +69,33 @@ void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
     cJSON_AddNumberToObject(cond, "observedGeneration", generation);
 }
 
-int vrt_status_patch(vrt_controller *c, const char *path, cJSON *status,
-                     vrt_error *err)
+/* A merge patch that turns `old` into `new`: new's content, plus nulls for
+ * keys that `new` no longer has, recursively in objects. */
+static cJSON *merge_patch_between(const cJSON *old, const cJSON *new)
+{
+    cJSON *patch = cJSON_Duplicate(new, 1);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, old) {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(patch, o->string);
+        if (!n) {
+            cJSON_AddNullToObject(patch, o->string);
+        } else if (cJSON_IsObject(o) && cJSON_IsObject(n)) {
+            cJSON *sub = merge_patch_between(o, n);
+            cJSON_ReplaceItemInObjectCaseSensitive(patch, o->string, sub);
+        }
+    }
+    return patch;
+}
+
+int vrt_status_patch(vrt_controller *c, const char *path, const cJSON *old,
+                     cJSON *status, vrt_error *err)
 {
     char url[700];
     snprintf(url, sizeof(url), "%s/status", path);
     cJSON *body = cJSON_CreateObject();
-    cJSON_AddItemReferenceToObject(body, "status", status);
+    cJSON_AddItemToObject(body, "status",
+                          old ? merge_patch_between(old, status)
+                              : cJSON_Duplicate(status, 1));
     cJSON *resp = NULL;
     long code = 0;
     int rc = vrt_kube_request(&resp, &code, c->kube, "PATCH", url,

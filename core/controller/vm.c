@@ -56,11 +56,14 @@ static int flush_status(vm_ctx *v)
     if (v->old_status && cJSON_Compare(v->old_status, v->status, 1))
         return 0;
     vrt_error err = VRT_ERROR_INIT;
-    if (vrt_status_patch(v->c, v->path, v->status, &err) != VRT_OK) {
+    if (vrt_status_patch(v->c, v->path, v->old_status, v->status, &err) != VRT_OK) {
         vrt_log_warn("Status write failed vm=\"%s/%s\": %s", v->ns, v->name,
                      err.message);
         return -1;
     }
+    /* What the server holds now, for the next write in this reconcile. */
+    cJSON_Delete(v->old_status);
+    v->old_status = cJSON_Duplicate(v->status, 1);
     return 0;
 }
 
