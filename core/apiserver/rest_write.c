@@ -7,6 +7,7 @@
  */
 #include "rest.h"
 
+#include <vrt/json.h>
 #include <vrt/yaml.h>
 
 #include <fcntl.h>
@@ -27,11 +28,6 @@ static cJSON *md_of(cJSON *obj)
     return md;
 }
 
-static void set_str(cJSON *obj, const char *key, const char *val)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-    cJSON_AddStringToObject(obj, key, val);
-}
 
 static void copy_item(cJSON *dst, const cJSON *src, const char *key)
 {
@@ -192,7 +188,7 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             cJSON_Delete(obj);
             return;
         }
-        set_str(md, "namespace", rt->ns);
+        vrt_json_set_str(md, "namespace", rt->ns);
         if (vrt_rest_namespace_exists(r, ctx, rt)) {
             cJSON_Delete(obj);
             return;
@@ -221,8 +217,8 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     char uid[37], now[32];
     new_uid(uid);
     vrt_rfc3339_now(now);
-    set_str(md, "uid", uid);
-    set_str(md, "creationTimestamp", now);
+    vrt_json_set_str(md, "uid", uid);
+    vrt_json_set_str(md, "creationTimestamp", now);
     cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
     cJSON_AddNumberToObject(md, "generation", 1);
     const char *drop[] = {"deletionTimestamp", "deletionGracePeriodSeconds",

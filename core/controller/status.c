@@ -4,6 +4,8 @@
  */
 #include "controller_internal.h"
 
+#include <vrt/json.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -27,11 +29,6 @@ void vrt_object_path(char *buf, size_t size, const char *plural,
     snprintf(buf, size, GROUP_PATH "/namespaces/%s/%s/%s", ns, plural, name);
 }
 
-static void set_str(cJSON *obj, const char *key, const char *val)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-    cJSON_AddStringToObject(obj, key, val);
-}
 
 void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
                   const char *reason, const char *message, double generation)
@@ -60,11 +57,11 @@ void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        set_str(cond, "lastTransitionTime", now);
+        vrt_json_set_str(cond, "lastTransitionTime", now);
     }
-    set_str(cond, "status", cstatus);
-    set_str(cond, "reason", reason);
-    set_str(cond, "message", message ? message : "");
+    vrt_json_set_str(cond, "status", cstatus);
+    vrt_json_set_str(cond, "reason", reason);
+    vrt_json_set_str(cond, "message", message ? message : "");
     cJSON_DeleteItemFromObjectCaseSensitive(cond, "observedGeneration");
     cJSON_AddNumberToObject(cond, "observedGeneration", generation);
 }

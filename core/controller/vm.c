@@ -5,6 +5,7 @@
  */
 #include "controller_internal.h"
 
+#include <vrt/json.h>
 #include <vrt/log.h>
 
 #include <stdio.h>
@@ -35,17 +36,11 @@ static const char *status_str(const cJSON *status, const char *key)
     return cJSON_GetStringValue(cJSON_GetObjectItem(status, key));
 }
 
-static void set_str(cJSON *obj, const char *key, const char *val)
-{
-    cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
-    if (val)
-        cJSON_AddStringToObject(obj, key, val);
-}
 
 static void set_phase(vm_ctx *v, const char *phase, const char *message)
 {
-    set_str(v->status, "phase", phase);
-    set_str(v->status, "message", message ? message : "");
+    vrt_json_set_str(v->status, "phase", phase);
+    vrt_json_set_str(v->status, "message", message ? message : "");
 }
 
 /* Writes status if it changed; returns -1 on failure (then back off). */
@@ -175,7 +170,7 @@ static long reconcile_delete(vm_ctx *v)
             vrt_task_ref task;
             rc = vrt_p_destroy(&task, vrt_lease_conn(v->lease), &v->cc, id, &err);
             if (rc == VRT_OK && task.id[0]) {
-                set_str(v->status, "lastTaskRef", task.id);
+                vrt_json_set_str(v->status, "lastTaskRef", task.id);
                 flush_status(v);
                 return REQUEUE_TASK_MS; /* finish once the task is gone */
             }
@@ -251,9 +246,9 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     free(spec_text);
     if (rc != VRT_OK)
         return provider_error(v, "Create", &err);
-    set_str(v->status, "id", id);
+    vrt_json_set_str(v->status, "id", id);
     if (task.id[0])
-        set_str(v->status, "lastTaskRef", task.id);
+        vrt_json_set_str(v->status, "lastTaskRef", task.id);
     vrt_log_info("Created VM vm=\"%s/%s\" id=\"%s\"", v->ns, v->name, id);
     return flush_status(v) ? -1 : REQUEUE_FAST_MS;
 }
@@ -287,7 +282,7 @@ static long converge_power(vm_ctx *v, const vrt_vm_info *info)
         return provider_error(v, "Power", &err);
     vrt_log_info("Power %s vm=\"%s/%s\"", want, v->ns, v->name);
     if (task.id[0])
-        set_str(v->status, "lastTaskRef", task.id);
+        vrt_json_set_str(v->status, "lastTaskRef", task.id);
     return flush_status(v) ? -1 : REQUEUE_FAST_MS;
 }
 
@@ -319,7 +314,7 @@ static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
             vrt_log_info("Reconfigured vm=\"%s/%s\" cpu=%g memoryMiB=%g", v->ns,
                          v->name, cpu, mem);
             if (task.id[0])
-                set_str(v->status, "reconfigureTaskRef", task.id);
+                vrt_json_set_str(v->status, "reconfigureTaskRef", task.id);
             rc = flush_status(v) ? -1 : REQUEUE_FAST_MS;
         }
         free(text);
@@ -330,12 +325,12 @@ static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
 
 static void report(vm_ctx *v, const vrt_vm_info *info)
 {
-    set_str(v->status, "powerState", power_name(info->power_state));
+    vrt_json_set_str(v->status, "powerState", power_name(info->power_state));
     cJSON_DeleteItemFromObjectCaseSensitive(v->status, "ips");
     cJSON *ips = cJSON_AddArrayToObject(v->status, "ips");
     for (uint32_t i = 0; i < info->ip_count; i++)
         cJSON_AddItemToArray(ips, cJSON_CreateString(info->ips[i]));
-    set_str(v->status, "consoleURL", info->console_url[0] ? info->console_url : NULL);
+    vrt_json_set_str(v->status, "consoleURL", info->console_url[0] ? info->console_url : NULL);
     cJSON_DeleteItemFromObjectCaseSensitive(v->status, "currentResources");
     if (info->cpus || info->memory_mib) {
         cJSON *cur = cJSON_AddObjectToObject(v->status, "currentResources");
