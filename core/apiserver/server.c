@@ -7,6 +7,7 @@
 #include "apiserver.h"
 
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 #include <vrt/yaml.h>
 
 #include <arpa/inet.h>
@@ -113,6 +114,14 @@ static void dispatch(vrt_resp *r, vrt_apiserver *s, const vrt_req *req,
         r->content_type = "text/plain";
         return;
     }
+    /* Behind the same bearer token as everything else: the counters tell
+     * what the server is doing, which is not for anonymous callers. */
+    if (strcmp(url, "/metrics") == 0 && strcmp(req->method, "GET") == 0) {
+        r->status = 200;
+        r->body = vrt_metrics_render();
+        r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    }
     if (vrt_discovery_handle(r, &s->ctx, req, url))
         return;
     if (vrt_rest_handle(r, &s->ctx, req, url))
@@ -158,11 +167,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         vrt_log_warn("Refused a request without a valid token method=%s "
                      "path=\"%s\"",
                      method, url);
+        vrt_metrics_api_request(method, r.status);
         return send_resp(conn, &r);
     }
     if (st->too_big) {
         vrt_resp_status(&r, 413, "RequestEntityTooLarge",
                         "the request body is larger than %u bytes", MAX_BODY);
+        vrt_metrics_api_request(method, r.status);
         return send_resp(conn, &r);
     }
     vrt_req req = {
@@ -178,6 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     };
     dispatch(&r, s, &req, url);
     vrt_log_debug("%s %s -> %d", method, url, r.status);
+    vrt_metrics_api_request(method, r.status);
     return send_resp(conn, &r);
 }
 

@@ -6,10 +6,12 @@
 #include "controller_internal.h"
 
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 VRT_LOG_SOURCE("controller");
 
@@ -96,6 +98,13 @@ static void on_network(void *opaque, const char *type, const cJSON *obj)
     (void)obj; /* networks are read at create time; nothing to wake yet */
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker(void *arg)
 {
     vrt_controller *c = arg;
@@ -103,11 +112,16 @@ static void *worker(void *arg)
     while (vrt_queue_get(c->queue, key, sizeof(key)) == 0) {
         char kind[32], ns[256], name[256];
         long rc = 0;
+        vrt_metrics_queue_depth(vrt_queue_len(c->queue));
         if (sscanf(key, "%31[^/]/%255[^/]/%255s", kind, ns, name) == 3) {
+            double start = mono_s();
             if (strcmp(kind, "vm") == 0)
                 rc = vrt_reconcile_vm(c, ns, name);
             else if (strcmp(kind, "provider") == 0)
                 rc = vrt_reconcile_provider(c, ns, name);
+            /* kind is bounded: enqueue() writes only "vm" and "provider" */
+            vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
+                                  mono_s() - start);
         }
         if (rc < 0) {
             vrt_queue_add_backoff(c->queue, key);
@@ -117,6 +131,7 @@ static void *worker(void *arg)
                 vrt_queue_add_after(c->queue, key, (uint64_t)rc);
         }
         vrt_queue_done(c->queue, key);
+        vrt_metrics_queue_depth(vrt_queue_len(c->queue));
     }
     return NULL;
 }

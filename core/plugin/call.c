@@ -7,6 +7,7 @@
 #include "call_internal.h"
 
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,10 @@ void vrt_call_make(vrt_call *call, const vrt_call_ctx *cc)
 int vrt_call_settle(const vrt_pconn *c, const char *method, int rc,
                   vrt_error *err)
 {
+    /* Each call that reached the plugin passes here once: count it for
+     * /metrics.  An out-of-range code counts as what it becomes below. */
+    vrt_metrics_provider_call(c->plugin->name, method,
+                              rc > 0 || rc < VRT_E_LAST_ ? VRT_E_INTERNAL : rc);
     if (rc == VRT_OK)
         return VRT_OK;
     TERMINATE(err->message);

@@ -6,7 +6,9 @@
 #include <vrt/apiserver.h>
 #include <vrt/controller.h>
 #include <vrt/kube.h>
+#include <vrt/leader.h>
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 #include <vrt/plugin.h>
 
 #include <getopt.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 VRT_LOG_SOURCE("manager");
@@ -53,8 +56,20 @@ static void usage(FILE *out)
         "Cluster mode:\n"
         "  --kubeconfig FILE      talk to this API server (default: $KUBECONFIG,\n"
         "                         the in-cluster service account, ~/.kube/config)\n"
-        "                         Leader election is not implemented yet: run\n"
-        "                         one replica.\n"
+        "  --metrics-addr ADDR    serve GET /metrics over plain HTTP on\n"
+        "                         IPV4:PORT or :PORT, unauthenticated (in\n"
+        "                         standalone mode the API server also serves\n"
+        "                         /metrics, behind its token)\n"
+        "\n"
+        "Leader election (a coordination.k8s.io/v1 Lease; only the holder\n"
+        "reconciles):\n"
+        "  --leader-elect[=BOOL]  default true in cluster mode, false in\n"
+        "                         standalone mode\n"
+        "  --leader-elect-namespace NS   default virtrigaud-system\n"
+        "  --leader-elect-name NAME      default virtrigaud-manager\n"
+        "  --leader-elect-lease-seconds N  lease duration (default 15; the\n"
+        "                         renew deadline is 2/3 and the retry period\n"
+        "                         2/15 of it)\n"
         "\n"
         "Controller:\n"
         "  --plugin-dir DIR       load provider plugins (*.so) from DIR\n"
@@ -74,7 +89,9 @@ int main(int argc, char **argv)
 {
     enum { OPT_DATA = 256, OPT_ADDR, OPT_PORT, OPT_CERT, OPT_KEY, OPT_INSECURE,
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
-           OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY };
+           OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
+           OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
+           OPT_METRICS };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -90,6 +107,11 @@ int main(int argc, char **argv)
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"watch-history", required_argument, NULL, OPT_HISTORY},
+        {"metrics-addr", required_argument, NULL, OPT_METRICS},
+        {"leader-elect", optional_argument, NULL, OPT_ELECT},
+        {"leader-elect-namespace", required_argument, NULL, OPT_ELECT_NS},
+        {"leader-elect-name", required_argument, NULL, OPT_ELECT_NAME},
+        {"leader-elect-lease-seconds", required_argument, NULL, OPT_ELECT_LEASE},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -97,8 +119,10 @@ int main(int argc, char **argv)
     };
     vrt_apiserver_opts ao = {.port = 6443, .sync_full = 1};
     int standalone = 0, run_controller = 1, c;
-    const char *plugin_dir = NULL, *kubeconfig = NULL;
+    const char *plugin_dir = NULL, *kubeconfig = NULL, *metrics_addr = NULL;
     vrt_controller_opts co = {.struct_size = sizeof(co)};
+    vrt_leader_opts lo = {.struct_size = sizeof(lo)};
+    int elect = -1; /* -1: the mode's default */
     char *end;
 
     while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -151,6 +175,31 @@ int main(int argc, char **argv)
             co.workers = (uint32_t)w;
             break;
         }
+        case OPT_ELECT:
+            if (!optarg || strcmp(optarg, "true") == 0) {
+                elect = 1;
+            } else if (strcmp(optarg, "false") == 0) {
+                elect = 0;
+            } else {
+                fprintf(stderr, "virtrigaud-manager: --leader-elect must be "
+                                "\"true\" or \"false\", not \"%s\".\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_METRICS: metrics_addr = optarg; break;
+        case OPT_ELECT_NS: lo.ns = optarg; break;
+        case OPT_ELECT_NAME: lo.name = optarg; break;
+        case OPT_ELECT_LEASE: {
+            long s = strtol(optarg, &end, 10);
+            if (*end || s < 2 || s > 3600) {
+                fprintf(stderr, "virtrigaud-manager: --leader-elect-lease-"
+                                "seconds \"%s\" must be a number from 2 to "
+                                "3600.\n", optarg);
+                return 2;
+            }
+            lo.lease_ms = (uint32_t)s * 1000;
+            break;
+        }
         case 'v': vrt_log_set_level(VRT_LVL_DEBUG); break;
         case 'h': usage(stdout); return 0;
         case OPT_VERSION: printf("virtrigaud-manager %s (provider ABI %d.%d)\n",
@@ -186,18 +235,29 @@ int main(int argc, char **argv)
     vrt_apiserver *api = NULL;
     vrt_kube *kube = NULL;
     vrt_controller *ctl = NULL;
+    vrt_leader *leader = NULL;
+    vrt_metrics_server *msrv = NULL;
     int status = 1;
+    if (elect < 0)
+        elect = !standalone;
     if (standalone && vrt_apiserver_start(&api, &ao, &err) != VRT_OK) {
+        fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
+        goto cleanup;
+    }
+    if (metrics_addr && vrt_metrics_serve(&msrv, metrics_addr, &err) != VRT_OK) {
         fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
         goto cleanup;
     }
     if (run_controller) {
         if (vrt_kube_open(&kube, api ? vrt_apiserver_kubeconfig(api) : kubeconfig,
                           &err) != VRT_OK ||
-            vrt_controller_start(&ctl, kube, reg, &co, &err) != VRT_OK) {
+            (elect && vrt_leader_start(&leader, kube, &lo, &err) != VRT_OK) ||
+            (!elect && vrt_controller_start(&ctl, kube, reg, &co, &err) != VRT_OK)) {
             fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
             goto cleanup;
         }
+        if (!elect)
+            vrt_metrics_leader(1); /* the only one: it always leads */
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -208,15 +268,36 @@ int main(int argc, char **argv)
         printf("virtrigaud-manager: serving on port %u; kubeconfig: %s\n",
                vrt_apiserver_port(api), vrt_apiserver_kubeconfig(api));
     fflush(stdout);
-    while (!stop_requested)
-        sleep(1); /* no pause(): a signal between test and call would hang */
+    /* No pause(): a signal between test and call would hang.  With leader
+     * election the controller runs only while we hold the Lease; stopping
+     * it waits for reconciles in flight. */
+    while (!stop_requested) {
+        nanosleep(&(struct timespec){0, 100000000}, NULL);
+        if (!leader)
+            continue;
+        int leading = vrt_leader_is_leader(leader);
+        vrt_metrics_leader(leading);
+        if (leading && !ctl) {
+            if (vrt_controller_start(&ctl, kube, reg, &co, &err) != VRT_OK) {
+                fprintf(stderr, "virtrigaud-manager: %s\n", err.message);
+                goto cleanup;
+            }
+        } else if (!leading && ctl) {
+            vrt_log_warn("Not the leader any more: stopping the controller.");
+            vrt_controller_stop(ctl);
+            ctl = NULL;
+        }
+    }
     vrt_log_info("Stopping.");
     status = 0;
 cleanup:
     /* The controller goes first: its watches talk to the API server. */
     vrt_controller_stop(ctl);
+    vrt_leader_stop(leader); /* after the controller: release only when idle */
     vrt_kube_close(kube);
     vrt_apiserver_stop(api);
+    vrt_metrics_server_stop(msrv);
     vrt_registry_free(reg);
+    vrt_metrics_free_all();
     return status;
 }

@@ -1,0 +1,84 @@
+/*
+ * A plain-HTTP listener that serves only GET /metrics, for cluster mode,
+ * where there is no API server of our own to hang the route on.  It is
+ * unauthenticated, as Prometheus scrape targets usually are: bind it to
+ * loopback or to a pod address that a NetworkPolicy guards.
+ */
+#include <vrt/metrics.h>
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vrt_metrics_server {
+    struct MHD_Daemon *daemon;
+};
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    int ok = strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0;
+    char *body = ok ? vrt_metrics_render() : strdup("404 page not found\n");
+    if (!body)
+        abort();
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(resp, "Content-Type",
+                            ok ? "text/plain; version=0.0.4; charset=utf-8"
+                               : "text/plain");
+    enum MHD_Result r = MHD_queue_response(conn, ok ? 200 : 404, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+int vrt_metrics_serve(vrt_metrics_server **out, const char *addr,
+                      vrt_error *err)
+{
+    char host[64] = "0.0.0.0";
+    const char *colon = strrchr(addr, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    if (colon && (size_t)(colon - addr) < sizeof(host) && colon > addr)
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    if (!colon || !end || *end || port < 1 || port > 65535 ||
+        inet_pton(AF_INET, host, &sin.sin_addr) != 1)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "--metrics-addr \"%s\" is not IPV4:PORT or :PORT "
+                             "(e.g. 127.0.0.1:8080).",
+                             addr);
+    sin.sin_port = htons((uint16_t)port);
+    vrt_metrics_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port,
+                                 NULL, NULL, on_request, NULL,
+                                 MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot listen for metrics on \"%s\" (in use, or "
+                             "not an address of this host).",
+                             addr);
+    }
+    *out = s;
+    return VRT_OK;
+}
+
+void vrt_metrics_server_stop(vrt_metrics_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
