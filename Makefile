@@ -32,6 +32,12 @@ endif
 OPT      ?= -O2 -g
 ifneq ($(SANITIZER),)
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+# ASan intercepts the XDR functions glibc no longer has; libtirpc arrives
+# only with a plugin's libvirt.so, too late, and the first remote libvirt
+# call then jumps to address 0.  Link it into every binary up front.
+ifneq ($(findstring address,$(SANITIZER)),)
+SANLIBS := -Wl,--push-state,--no-as-needed -l:libtirpc.so.3 -Wl,--pop-state
+endif
 else
 HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 endif
@@ -48,7 +54,7 @@ CORE_PKGS ?= libcjson yaml-0.1 sqlite3 libmicrohttpd openssl libcurl
 CORE_SRC  := $(shell find core -name '*.c' 2>/dev/null | sort)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/crds_embed.o
 CORE_LIB  := $(BUILD)/lib/libvrtcore.a
-CORE_LIBS := $(call pc_libs,$(CORE_PKGS)) -ldl -lpthread -lm
+CORE_LIBS := $(call pc_libs,$(CORE_PKGS)) -ldl -lpthread -lm $(SANLIBS)
 
 TOOLS     := $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/*.c))))
 TOOLS     := $(sort $(TOOLS))
