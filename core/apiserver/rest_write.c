@@ -232,13 +232,13 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         vrt_store_create(&rv, ctx->store, res->store_key,
                          res->namespaced ? rt->ns : "", name_of(obj), obj,
                          &err) != VRT_OK) {
-        cJSON_Delete(obj);
         if (err.code == VRT_E_EXISTS)
             vrt_resp_status(r, 409, "AlreadyExists",
                             "%s.%s \"%s\" already exists", res->plural,
                             res->group, name_of(obj) ? name_of(obj) : "");
         else
             vrt_resp_from_error(r, &err);
+        cJSON_Delete(obj); /* after the message: it names the object */
         return;
     }
     vrt_resp_json(r, 201, obj);

@@ -104,6 +104,9 @@ const mock = obj('Settings of the mock plugin (type mock), for tests and ' +
                      enm('A disk format.', ['raw', 'qcow2', 'vmdk'])),
     requireSecret: str('Credential key that validate requires.',
                        { minLength: 1 }),
+    stateFile: str('Absolute path of a file that keeps the simulated VMs ' +
+                   'across restarts (crash tests).',
+                   { pattern: '^/', maxLength: 1000 }),
     faults: docStop(mapOf('Injected faults by method name (create, power, ' +
                           '...).', obj('A fault.', {
         code: req(str('Error code, e.g. UNAVAILABLE or NOTFOUND.',

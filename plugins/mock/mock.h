@@ -7,7 +7,8 @@
  * mock_task.c (tasks), mock_vm.c (VM lifecycle), mock_info.c (describe,
  * list, _stats), mock_snap.c (snapshots, clone, images), mock_disk.c
  * (disk info and streams), mock_hosts.c (list_hosts, console),
- * mock_util.c (errors, logging, JSON helpers).
+ * mock_util.c (errors, logging, JSON helpers), mock_persist.c (the
+ * optional state file).
  *
  * Locking: a connection's counters are under conn->lock, everything shared
  * by connections of one endpoint under state->lock.  The two are never held
@@ -93,6 +94,7 @@ typedef struct mock_config {
     uint64_t disk_size;
     uint64_t import_max;
     char *require_secret; /* the secret's key name, never its value */
+    char *state_file;     /* absolute path, or NULL: memory only */
     mock_fault faults[MOCK_M_COUNT];
 } mock_config;
 
@@ -153,6 +155,8 @@ typedef struct mock_disk {
 typedef struct mock_state {
     struct mock_state *next;
     char *endpoint;
+    char *state_file; /* set under both locks, by the first connection
+                         that names it */
     int refs; /* under the registry lock */
     pthread_mutex_t lock;
     uint64_t next_vm, next_snap, next_task, next_image, next_disk;
@@ -222,6 +226,15 @@ mock_disk *mock_disk_find(mock_state *st, const char *id);
 int32_t mock_vm_add(mock_vm **out, mock_state *st, const char *name,
                     vrt_error *err);
 void mock_vm_remove(mock_state *st, mock_vm *vm);
+void mock_state_clear_vms(mock_state *st);
+int32_t mock_state_claim_file(int *had, mock_state *st, const char *path,
+                              vrt_error *err);
+void mock_state_unclaim_file(mock_state *st);
+
+/* mock_persist.c; save runs with st->lock held and does nothing without a
+ * state file. */
+int32_t mock_state_attach(mock_state *st, const char *path, vrt_error *err);
+int32_t mock_state_save(mock_state *st, vrt_host_ctx *ctx, vrt_error *err);
 
 /* mock_faults.c */
 int32_t mock_check_call(const vrt_conn *conn, const vrt_call *call,

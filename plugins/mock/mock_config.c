@@ -47,7 +47,7 @@ static const char *const provider_keys[] = {
 static const char *const mock_keys[] = {
     "async", "taskPolls", "latencyMs", "hosts", "diskSizeBytes",
     "importMaxBytes", "caps", "diskFormats", "requireSecret", "faults",
-    NULL,
+    "stateFile", NULL,
 };
 
 static int in_list(const char *const *list, const char *s)
@@ -254,6 +254,24 @@ static int32_t parse_secret(mock_config *cfg, const cJSON *root,
     return VRT_OK;
 }
 
+static int32_t parse_state_file(mock_config *cfg, const cJSON *root,
+                                vrt_error *err)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "stateFile");
+
+    if (!item)
+        return VRT_OK;
+    if (!cJSON_IsString(item) || item->valuestring[0] != '/' ||
+        strlen(item->valuestring) > 1000)
+        return mock_err(err, VRT_E_INVALID,
+                        "config_json.stateFile must be an absolute path of "
+                        "at most 1000 bytes.");
+    cfg->state_file = mock_strdup(item->valuestring);
+    if (!cfg->state_file)
+        return mock_err(err, VRT_E_INTERNAL, "Out of memory.");
+    return VRT_OK;
+}
+
 static void warn_unknown(vrt_host_ctx *ctx, const cJSON *root)
 {
     const cJSON *item;
@@ -299,7 +317,8 @@ static int32_t parse_root(mock_config *cfg, const cJSON *root, vrt_error *err)
     if ((item = cJSON_GetObjectItemCaseSensitive(root, "faults")) &&
         (rc = parse_faults(cfg, item, err)) != VRT_OK)
         return rc;
-    return parse_secret(cfg, root, err);
+    rc = parse_secret(cfg, root, err);
+    return rc == VRT_OK ? parse_state_file(cfg, root, err) : rc;
 }
 
 int32_t mock_config_parse(mock_config *out, vrt_host_ctx *ctx,
@@ -350,4 +369,6 @@ void mock_config_clear(mock_config *cfg)
         return;
     free(cfg->require_secret);
     cfg->require_secret = NULL;
+    free(cfg->state_file);
+    cfg->state_file = NULL;
 }

@@ -148,6 +148,8 @@ static int32_t mock_open(vrt_conn **out, const vrt_conn_params *params,
     rc = mock_config_parse(&conn->cfg, params->ctx, params->config_json, err);
     if (rc == VRT_OK)
         rc = mock_state_acquire(&conn->state, params->endpoint, err);
+    if (rc == VRT_OK && conn->cfg.state_file)
+        rc = mock_state_attach(conn->state, conn->cfg.state_file, err);
     if (rc != VRT_OK) {
         mock_conn_unref(conn);
         return rc;

@@ -106,6 +106,8 @@ int32_t mock_snapshot_create(char snapshot_id[VRT_ID_MAX], vrt_task_ref *task,
     rc = vm ? snap_add_locked(snapshot_id, conn->state, vm, spec, !terr.code,
                               err)
             : vm_missing(vm_id, m, err);
+    if (rc == VRT_OK)
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);
@@ -165,13 +167,17 @@ static int32_t snap_apply(vrt_task_ref *task, vrt_conn *conn,
     vm = mock_vm_find(conn->state, vm_id);
     if (vm)
         s = mock_snap_find(vm, snapshot_id);
-    if (s && !terr.code)
+    if (s && !terr.code) {
         op(vm, s);
+        rc = mock_state_save(conn->state, conn->ctx, err);
+    }
     pthread_mutex_unlock(&conn->state->lock);
     if (!vm)
         return vm_missing(vm_id, m, err);
     if (!s)
         return snap_missing(vm_id, snapshot_id, m, err);
+    if (rc != VRT_OK)
+        return rc;
     return mock_task_issue(task, conn, m, &terr, err);
 }
 
@@ -328,6 +334,8 @@ int32_t mock_clone(char target_id[VRT_ID_MAX], vrt_task_ref *task,
     a.parsed = parsed;
     pthread_mutex_lock(&conn->state->lock);
     rc = clone_locked(target_id, conn, &a, !terr.code, err);
+    if (rc == VRT_OK)
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);

@@ -34,13 +34,22 @@ static void disk_free(mock_disk *d)
     free(d);
 }
 
+/* Forgets every VM and the VM id counter (a failed state file load). */
+void mock_state_clear_vms(mock_state *st)
+{
+    for (size_t i = 0; i < st->nvms; i++)
+        vm_free(st->vms[i]);
+    free(st->vms);
+    st->vms = NULL;
+    st->nvms = st->capvms = 0;
+    st->next_vm = st->next_snap = 0;
+}
+
 static void state_free(mock_state *st)
 {
     if (!st)
         return;
-    for (size_t i = 0; i < st->nvms; i++)
-        vm_free(st->vms[i]);
-    free(st->vms);
+    mock_state_clear_vms(st);
     free(st->tasks);
     for (size_t i = 0; i < st->nimages; i++)
         free(st->images[i].image_json);
@@ -49,6 +58,7 @@ static void state_free(mock_state *st)
         disk_free(st->disks[i]);
     free(st->disks);
     pthread_mutex_destroy(&st->lock);
+    free(st->state_file);
     free(st->endpoint);
     free(st);
 }
@@ -103,13 +113,83 @@ void mock_state_release(mock_state *st)
     state_free(st);
 }
 
+/*
+ * Makes path the state file of st; the caller holds st->lock.  The check
+ * runs under the registry lock, so that two endpoints cannot claim one
+ * file and overwrite each other's VMs.  *had is 1 when st already had
+ * this file, 0 when it claimed it now.
+ */
+int32_t mock_state_claim_file(int *had, mock_state *st, const char *path,
+                              vrt_error *err)
+{
+    int32_t rc = VRT_OK;
+
+    *had = 0;
+    pthread_mutex_lock(&registry_lock);
+    if (st->state_file) {
+        *had = 1;
+        if (strcmp(st->state_file, path) != 0)
+            rc = mock_err(err, VRT_E_INVALID,
+                          "stateFile %.200s differs from %.200s, which "
+                          "another connection to %.64s already uses.",
+                          path, st->state_file, st->endpoint);
+        goto cleanup;
+    }
+    for (const mock_state *o = registry; o; o = o->next)
+        if (o != st && o->state_file && strcmp(o->state_file, path) == 0) {
+            rc = mock_err(err, VRT_E_INVALID,
+                          "stateFile %.200s is already the state of "
+                          "endpoint %.64s; each endpoint needs its own.",
+                          path, o->endpoint);
+            goto cleanup;
+        }
+    st->state_file = mock_strdup(path);
+    if (!st->state_file)
+        rc = mock_err(err, VRT_E_INTERNAL, "Out of memory.");
+
+cleanup:
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
+void mock_state_unclaim_file(mock_state *st)
+{
+    pthread_mutex_lock(&registry_lock);
+    free(st->state_file);
+    st->state_file = NULL;
+    pthread_mutex_unlock(&registry_lock);
+}
+
 /* The lookups below run with st->lock held. */
 
+/*
+ * st->vms is sorted by seq (VMs are appended with the next seq, removal
+ * keeps the order, the state file is written and read in order), so an id
+ * of the form mock-N is a binary search, not a scan of every VM.
+ */
 mock_vm *mock_vm_find(mock_state *st, const char *id)
 {
-    for (size_t i = 0; i < st->nvms; i++)
-        if (strcmp(st->vms[i]->id, id) == 0)
-            return st->vms[i];
+    const char *digits = id + 5;
+    char *end = NULL;
+    unsigned long long seq;
+    size_t lo = 0, hi = st->nvms;
+
+    if (strncmp(id, "mock-", 5) != 0 || *digits < '0' || *digits > '9')
+        return NULL;
+    seq = strtoull(digits, &end, 10);
+    if (*end)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (st->vms[mid]->seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < st->nvms && st->vms[lo]->seq == seq &&
+        strcmp(st->vms[lo]->id, id) == 0)
+        return st->vms[lo];
     return NULL;
 }
 

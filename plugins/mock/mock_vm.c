@@ -195,6 +195,8 @@ int32_t mock_create(char id[VRT_ID_MAX], vrt_task_ref *task, vrt_conn *conn,
     pthread_mutex_lock(&conn->state->lock);
     rc = create_locked(id, &created, conn, spec, parsed, cpus, mem, disk,
                        &terr, err);
+    if (rc == VRT_OK && (created || terr.code))
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);
@@ -243,11 +245,15 @@ int32_t mock_destroy(vrt_task_ref *task, vrt_conn *conn, const vrt_call *call,
         return rc;
     pthread_mutex_lock(&conn->state->lock);
     vm = mock_vm_find(conn->state, id);
-    if (vm && !terr.code)
+    if (vm && !terr.code) {
         mock_vm_remove(conn->state, vm);
+        rc = mock_state_save(conn->state, conn->ctx, err);
+    }
     pthread_mutex_unlock(&conn->state->lock);
     if (!vm)
         return vm_missing(id, m, err);
+    if (rc != VRT_OK)
+        return rc;
     if (!terr.code)
         mock_log(conn->ctx, VRT_LOG_INFO, "Destroyed VM vm_id=%s.", id);
     return mock_task_issue(task, conn, m, &terr, err);
@@ -311,6 +317,8 @@ int32_t mock_power(vrt_task_ref *task, vrt_conn *conn, const vrt_call *call,
     vm = mock_vm_find(conn->state, id);
     rc = vm ? power_locked(vm, op, !terr.code, err)
             : vm_missing(id, m, err);
+    if (rc == VRT_OK && !terr.code)
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);
@@ -386,6 +394,8 @@ int32_t mock_reconfigure(vrt_task_ref *task, vrt_conn *conn,
     vm = mock_vm_find(conn->state, id);
     rc = vm ? reconfigure_locked(vm, conn, cpus, mem, disk, !terr.code, err)
             : vm_missing(id, m, err);
+    if (rc == VRT_OK && !terr.code)
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);
@@ -437,6 +447,8 @@ int32_t mock_hardware_upgrade(vrt_task_ref *task, vrt_conn *conn,
     vm = mock_vm_find(conn->state, id);
     rc = vm ? upgrade_locked(vm, target_version, !terr.code, err)
             : vm_missing(id, m, err);
+    if (rc == VRT_OK && !terr.code)
+        rc = mock_state_save(conn->state, conn->ctx, err);
     pthread_mutex_unlock(&conn->state->lock);
     if (rc == VRT_OK)
         rc = mock_task_issue(task, conn, m, &terr, err);
