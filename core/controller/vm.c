@@ -14,7 +14,7 @@
 
 VRT_LOG_SOURCE("controller.vm");
 
-#define REQUEUE_FAST_MS 1000
+#define REQUEUE_FAST_MS 100 /* after an action: look again soon */
 #define REQUEUE_TASK_MS 2000
 #define REQUEUE_IP_MS 5000
 #define REQUEUE_DEPS_MS 30000

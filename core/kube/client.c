@@ -25,10 +25,20 @@ struct vrt_kube {
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* One easy handle per thread for plain requests: its connection cache
+ * keeps the TLS connection to the API server open between requests, so a
+ * reconcile does not pay a handshake per call. */
+static pthread_key_t request_handle_key;
+
+static void request_handle_free(void *h)
+{
+    curl_easy_cleanup(h);
+}
 
 static void curl_init_once(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_key_create(&request_handle_key, request_handle_free);
 }
 
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *p)
@@ -108,7 +118,8 @@ int vrt_kube_open(vrt_kube **out, const char *kubeconfig, vrt_error *err)
     curl_share_setopt(k->share, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(k->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(k->share, CURLSHOPT_USERDATA, k);
-    curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    /* Connections are not shared: each thread's request handle keeps its
+     * own, and a watch holds its own for its whole life. */
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     *out = k;
@@ -137,11 +148,10 @@ const char *vrt_kube_server(const vrt_kube *k)
     return k->conf.server;
 }
 
-/* An easy handle with the connection's TLS and auth settings. */
-static CURL *easy_new(vrt_kube *k, const char *path, struct curl_slist **hdrs,
-                      const char *content_type)
+/* Sets up `h` (new or reset) with the connection's TLS and auth settings. */
+static CURL *easy_setup(CURL *h, vrt_kube *k, const char *path,
+                        struct curl_slist **hdrs, const char *content_type)
 {
-    CURL *h = curl_easy_init();
     if (!h)
         abort();
     char url[8192];
@@ -181,6 +191,27 @@ static CURL *easy_new(vrt_kube *k, const char *path, struct curl_slist **hdrs,
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "virtrigaud/0.1");
     return h;
+}
+
+static CURL *easy_new(vrt_kube *k, const char *path, struct curl_slist **hdrs,
+                      const char *content_type)
+{
+    return easy_setup(curl_easy_init(), k, path, hdrs, content_type);
+}
+
+/* This thread's request handle, reset (options cleared, connections
+ * kept). */
+static CURL *easy_reuse(vrt_kube *k, const char *path,
+                        struct curl_slist **hdrs, const char *content_type)
+{
+    CURL *h = pthread_getspecific(request_handle_key);
+    if (h) {
+        curl_easy_reset(h);
+    } else {
+        h = curl_easy_init();
+        pthread_setspecific(request_handle_key, h);
+    }
+    return easy_setup(h, k, path, hdrs, content_type);
 }
 
 typedef struct buf {
@@ -244,10 +275,10 @@ int vrt_kube_request(cJSON **out, long *status, vrt_kube *k,
     *status = 0;
     struct curl_slist *hdrs = NULL;
     char *payload = body ? cJSON_PrintUnformatted(body) : NULL;
-    CURL *h = easy_new(k, path, &hdrs,
-                       payload ? (content_type ? content_type
-                                               : "application/json")
-                               : NULL);
+    CURL *h = easy_reuse(k, path, &hdrs,
+                         payload ? (content_type ? content_type
+                                                 : "application/json")
+                                 : NULL);
     char errbuf[CURL_ERROR_SIZE] = "";
     buf b = {0};
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
@@ -280,8 +311,11 @@ int vrt_kube_request(cJSON **out, long *status, vrt_kube *k,
 cleanup:
     free(b.data);
     free(payload);
+    /* Leave the share (it may be freed before this thread's handle) but
+     * keep the handle and its open connection for the next request. */
+    curl_easy_setopt(h, CURLOPT_SHARE, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
     return rc;
 }
 
