@@ -184,7 +184,12 @@ void vrt_controller_stop(vrt_controller *c)
     vrt_queue_shutdown(c->queue);
     for (uint32_t i = 0; i < c->n_workers; i++)
         pthread_join(c->workers[i], NULL);
+    /* Ask all informers to stop at once (each takes up to a second to
+     * notice), then join them with the VM informer last: the others'
+     * callbacks walk its cache. */
     for (int i = 0; i < INF_COUNT; i++)
+        vrt_informer_request_stop(c->inf[i]);
+    for (int i = INF_COUNT - 1; i >= 0; i--)
         vrt_informer_stop(c->inf[i]);
     vrt_pool_free(c->pool);
     vrt_queue_free(c->queue);

@@ -178,6 +178,12 @@ vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
     return inf;
 }
 
+void vrt_informer_request_stop(vrt_informer *inf)
+{
+    if (inf)
+        inf->stop = 1;
+}
+
 void vrt_informer_stop(vrt_informer *inf)
 {
     if (!inf)

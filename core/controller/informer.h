@@ -21,6 +21,9 @@ typedef void (*vrt_informer_fn)(void *opaque, const char *type,
  * (e.g. "/apis/infra.virtrigaud.io/v1beta1/virtualmachines"). */
 vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
                                  vrt_informer_fn fn, void *opaque);
+/* Tells the informer thread to stop, without waiting.  NULL-safe. */
+void vrt_informer_request_stop(vrt_informer *inf);
+
 /* Stops and joins the informer thread, frees the cache. */
 void vrt_informer_stop(vrt_informer *inf);
 
