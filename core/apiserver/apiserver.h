@@ -6,6 +6,7 @@
 #define VRT_CORE_APISERVER_H
 
 #include <vrt/apiserver.h>
+#include <vrt/clock.h>
 #include <vrt/store.h>
 
 #include <cJSON.h>
@@ -133,7 +134,5 @@ int vrt_tls_ensure(char **cert_pem, char **key_pem, const char *dir,
 /* util */
 char *vrt_strdup(const char *s);
 char *vrt_read_file(const char *path, size_t *len);
-/* RFC 3339 UTC timestamp "2026-11-26T22:00:00Z". */
-void vrt_rfc3339_now(char buf[32]);
 
 #endif

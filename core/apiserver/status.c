@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 void vrt_resp_json(vrt_resp *r, int code, cJSON *obj)
 {
@@ -84,12 +83,4 @@ char *vrt_read_file(const char *path, size_t *len)
     if (len)
         *len = n;
     return buf;
-}
-
-void vrt_rfc3339_now(char buf[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

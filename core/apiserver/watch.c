@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define EVENTS_PER_FETCH 256
 #define WAIT_SLICE_MS 500
@@ -31,13 +30,6 @@ typedef struct vrt_watch {
     size_t pending_len, pending_off, pending_cap;
 } vrt_watch;
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
                                 const vrt_resource *res, const char *ns,
                                 int64_t since, int table, int bookmarks,
@@ -54,8 +46,8 @@ struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
     w->initial = since == 0;
     w->table = table;
     w->bookmarks = bookmarks;
-    w->deadline_ms = now_ms() + (uint64_t)timeout_s * 1000u;
-    w->last_bookmark_ms = now_ms();
+    w->deadline_ms = vrt_now_ms() + (uint64_t)timeout_s * 1000u;
+    w->last_bookmark_ms = vrt_now_ms();
     w->labels = label_sel;
     w->fields = field_sel;
     return w;
@@ -155,7 +147,7 @@ static void emit_bookmark(vrt_watch *w)
     cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "metadata"),
                             "resourceVersion", rv);
     emit(w, "BOOKMARK", o);
-    w->last_bookmark_ms = now_ms();
+    w->last_bookmark_ms = vrt_now_ms();
 }
 
 static void emit_gone(vrt_watch *w)
@@ -208,7 +200,7 @@ static void refill(vrt_watch *w)
         return;
     if (w->seen == 0)
         vrt_store_wait(w->ctx->store, w->rv, WAIT_SLICE_MS);
-    if (w->bookmarks && now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS)
+    if (w->bookmarks && vrt_now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS)
         emit_bookmark(w);
 }
 
@@ -216,7 +208,7 @@ long vrt_watch_produce(struct vrt_watch *w, char *buf, size_t max)
 {
     if (w->pending_off == w->pending_len) {
         w->pending_off = w->pending_len = 0;
-        if (w->ended || w->ctx->stopping || now_ms() >= w->deadline_ms)
+        if (w->ended || w->ctx->stopping || vrt_now_ms() >= w->deadline_ms)
             return -1;
         refill(w);
         if (w->pending_len == 0)

@@ -8,7 +8,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 VRT_LOG_SOURCE("controller.provider");
 
@@ -62,10 +61,7 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
     vrt_callctx_init(&cc, c->opts.call_timeout_ms);
     int healthy = 0;
     char now[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    vrt_rfc3339_now(now);
 
     if (vrt_pool_acquire(&lease, c->pool, c, prov, &err) == VRT_OK &&
         vrt_p_validate(vrt_lease_conn(lease), &cc, &err) == VRT_OK) {

@@ -5,6 +5,8 @@
  */
 #include "queue.h"
 
+#include <vrt/clock.h>
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +30,6 @@ struct vrt_queue {
     size_t count, cap;
     int shutdown;
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 vrt_queue *vrt_queue_new(void)
 {
@@ -107,12 +102,12 @@ static void schedule(vrt_queue *q, const char *key, uint64_t due)
 
 void vrt_queue_add(vrt_queue *q, const char *key)
 {
-    schedule(q, key, now_ms());
+    schedule(q, key, vrt_now_ms());
 }
 
 void vrt_queue_add_after(vrt_queue *q, const char *key, uint64_t delay_ms)
 {
-    schedule(q, key, now_ms() + delay_ms);
+    schedule(q, key, vrt_now_ms() + delay_ms);
 }
 
 void vrt_queue_add_backoff(vrt_queue *q, const char *key)
@@ -148,7 +143,7 @@ int vrt_queue_get(vrt_queue *q, char *key, size_t size)
             pthread_mutex_unlock(&q->lock);
             return -1;
         }
-        uint64_t now = now_ms(), next = 0;
+        uint64_t now = vrt_now_ms(), next = 0;
         item *best = NULL;
         for (size_t i = 0; i < q->count; i++) {
             item *it = &q->items[i];

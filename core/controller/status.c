@@ -8,7 +8,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 const char *vrt_meta_str(const cJSON *obj, const char *key)
 {
@@ -53,10 +52,7 @@ void vrt_cond_set(cJSON *status, const char *type, const char *cstatus,
     if (!old || strcmp(old, cstatus) != 0 ||
         !cJSON_HasObjectItem(cond, "lastTransitionTime")) {
         char now[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        vrt_rfc3339_now(now);
         vrt_json_set_str(cond, "lastTransitionTime", now);
     }
     vrt_json_set_str(cond, "status", cstatus);

@@ -11,13 +11,6 @@
 #include <time.h>
 
 
-uint64_t vrt_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static uint64_t host_realtime_ms(void)
 {
     struct timespec ts;

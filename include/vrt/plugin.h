@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <virtrigaud/provider.h>
+#include <vrt/clock.h>
 #include <vrt/error.h>
 
 #define VRT_WUR __attribute__((warn_unused_result))
@@ -127,8 +128,6 @@ struct vrt_call_ctx {
 };
 void vrt_callctx_init(vrt_call_ctx *ctx, uint32_t timeout_ms);
 
-/* Monotonic milliseconds. */
-uint64_t vrt_now_ms(void);
 
 /* The wrappers.  Same arguments as the vtable methods, with the connection
  * and the call context in place of vrt_conn and vrt_call. */

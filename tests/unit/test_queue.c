@@ -50,7 +50,7 @@ static void *getter_main(void *arg)
 {
     getter *g = arg;
     g->rc = vrt_queue_get(g->q, g->key, sizeof(g->key));
-    g->returned_ms = now_ms();
+    g->returned_ms = vrt_now_ms();
     atomic_store(&g->finished, 1);
     return NULL;
 }
@@ -66,8 +66,8 @@ static void getter_start(getter *g, vrt_queue *q)
 /* Waits up to `ms` for the getter to return; 1 if it did (and is joined). */
 static int getter_wait(getter *g, unsigned ms)
 {
-    uint64_t deadline = now_ms() + ms;
-    while (!atomic_load(&g->finished) && now_ms() < deadline)
+    uint64_t deadline = vrt_now_ms() + ms;
+    while (!atomic_load(&g->finished) && vrt_now_ms() < deadline)
         sleep_ms(2);
     if (!atomic_load(&g->finished))
         return 0;
@@ -117,7 +117,7 @@ static long long due_in(vrt_queue *q, const char *key)
     item *it = peek(q, key);
     assert_non_null(it);
     assert_true(it->due_ms != 0);
-    return (long long)it->due_ms - (long long)now_ms();
+    return (long long)it->due_ms - (long long)vrt_now_ms();
 }
 
 /* --- tests ------------------------------------------------------------- */
@@ -217,7 +217,7 @@ static void test_add_after_orders_by_due_time(void **state)
 {
     (void)state;
     vrt_queue *q = vrt_queue_new();
-    uint64_t t0 = now_ms();
+    uint64_t t0 = vrt_now_ms();
     vrt_queue_add_after(q, "late", 300);
     vrt_queue_add_after(q, "early", 120);
     vrt_queue_add(q, "now");
@@ -226,17 +226,17 @@ static void test_add_after_orders_by_due_time(void **state)
     char key[64];
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     assert_string_equal(key, "now");
-    assert_true(now_ms() - t0 < SLACK_MS);
+    assert_true(vrt_now_ms() - t0 < SLACK_MS);
 
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     assert_string_equal(key, "early");
-    uint64_t t_early = now_ms() - t0;
+    uint64_t t_early = vrt_now_ms() - t0;
     assert_true(t_early >= 120);
     assert_true(t_early < 120 + 1000);
 
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     assert_string_equal(key, "late");
-    uint64_t t_late = now_ms() - t0;
+    uint64_t t_late = vrt_now_ms() - t0;
     assert_true(t_late >= 300);
     assert_true(t_late < 300 + 1000);
     vrt_queue_done(q, "now");
@@ -274,7 +274,7 @@ static void test_add_after_wakes_a_blocked_getter(void **state)
     getter g;
     getter_start(&g, q); /* blocks with nothing queued at all */
     sleep_ms(50);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = vrt_now_ms();
     vrt_queue_add_after(q, "x", 150);
     assert_true(getter_wait(&g, 3000));
     assert_int_equal(g.rc, 0);
@@ -293,11 +293,11 @@ static void test_add_after_while_processing_runs_after_done(void **state)
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     vrt_queue_add_after(q, "a", 100); /* a worker's requeue, as controller.c does */
     vrt_queue_done(q, "a");
-    uint64_t t0 = now_ms();
+    uint64_t t0 = vrt_now_ms();
     assert_int_equal(vrt_queue_len(q), 1);
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     assert_string_equal(key, "a");
-    assert_true(now_ms() - t0 >= 80);
+    assert_true(vrt_now_ms() - t0 >= 80);
     vrt_queue_done(q, "a");
     vrt_queue_free(q);
 }
@@ -352,12 +352,12 @@ static void test_backoff_really_delays_get(void **state)
     char key[64];
     vrt_queue_add(q, "a");
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
-    uint64_t t0 = now_ms();
+    uint64_t t0 = vrt_now_ms();
     vrt_queue_add_backoff(q, "a"); /* the reconcile failed */
     vrt_queue_done(q, "a");
     get_within(key, sizeof(key), q, 5000);
     assert_string_equal(key, "a");
-    uint64_t waited = now_ms() - t0;
+    uint64_t waited = vrt_now_ms() - t0;
     if (waited < BACKOFF_BASE_MS - 20)
         fail_msg("handed out after %llu ms, before the %u ms backoff",
                  (unsigned long long)waited, BACKOFF_BASE_MS);
@@ -507,9 +507,9 @@ static void test_many_threads(void **state)
         pthread_join(producers[i], NULL);
 
     /* Every key must catch up with its last add. */
-    uint64_t deadline = now_ms() + 20000;
+    uint64_t deadline = vrt_now_ms() + 20000;
     int lagging = -1;
-    while (now_ms() < deadline) {
+    while (vrt_now_ms() < deadline) {
         lagging = -1;
         for (int k = 0; k < NKEYS; k++)
             if (atomic_load(&s.seen[k]) != atomic_load(&s.added[k]))
