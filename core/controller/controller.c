@@ -1,7 +1,10 @@
 /*
  * Wiring: informers feed the work queue with "kind/namespace/name" keys,
- * workers take keys and run the matching reconciler, and changes to a
- * Provider, VMClass or VMImage wake the VMs that use it.
+ * workers take keys and run the matching reconciler, and a spec change
+ * of a Provider, VMClass, VMImage or VMNetworkAttachment wakes the VMs
+ * that use it (status-only updates wake nobody).  VM arrivals and
+ * departures refresh the used-by counts of what they reference, at most
+ * once a second per object.
  */
 #include "controller_internal.h"
 
@@ -23,79 +26,141 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_NETWORK] = GROUP_PATH "/vmnetworkattachments",
 };
 
-/* Ref fields of a VM that point at each informer's kind. */
-static const char *const ref_field[INF_COUNT] = {
-    [INF_PROVIDER] = "providerRef",
-    [INF_CLASS] = "classRef",
-    [INF_IMAGE] = "imageRef",
+#define USED_BY_REFRESH_MS 1000
+
+/* The queue kind of each informer's objects. */
+static const char *const inf_kind[INF_COUNT] = {
+    [INF_VM] = "vm",       [INF_PROVIDER] = "provider",
+    [INF_CLASS] = "class", [INF_IMAGE] = "image",
+    [INF_NETWORK] = "network",
 };
+
+static void key_for(char *key, size_t size, const char *kind, const char *ns,
+                    const char *name)
+{
+    snprintf(key, size, "%s/%s/%s", kind, ns ? ns : "", name ? name : "");
+}
 
 static void enqueue(vrt_controller *c, const char *kind, const cJSON *obj)
 {
     char key[512];
-    snprintf(key, sizeof(key), "%s/%s/%s", kind,
-             vrt_meta_str(obj, "namespace") ? vrt_meta_str(obj, "namespace") : "",
-             vrt_meta_str(obj, "name") ? vrt_meta_str(obj, "name") : "");
+    key_for(key, sizeof(key), kind, vrt_meta_str(obj, "namespace"),
+            vrt_meta_str(obj, "name"));
     vrt_queue_add(c->queue, key);
 }
 
 typedef struct dependents {
     vrt_controller *c;
-    const char *field, *ns, *name;
+    int which;
+    const char *ns, *name;
 } dependents;
 
 static void wake_if_uses(void *opaque, const cJSON *vm)
 {
     const dependents *d = opaque;
-    const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(vm, "spec"), d->field);
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
-    const char *rns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
-    const char *vns = vrt_meta_str(vm, "namespace");
-    if (name && strcmp(name, d->name) == 0 &&
-        strcmp(rns && *rns ? rns : (vns ? vns : ""), d->ns) == 0)
+    if (vrt_vm_uses(vm, d->which, d->ns, d->name))
         enqueue(d->c, "vm", vm);
 }
 
-static void on_vm(void *opaque, const char *type, const cJSON *obj)
+/* Wakes the VMs that reference obj (of informer `which`). */
+static void wake_users(vrt_controller *c, int which, const cJSON *obj)
 {
-    (void)type;
-    enqueue(opaque, "vm", obj);
-}
-
-static void on_dependency(vrt_controller *c, int which, const cJSON *obj)
-{
-    dependents d = {c, ref_field[which],
+    dependents d = {c, which,
                     vrt_meta_str(obj, "namespace") ? vrt_meta_str(obj, "namespace") : "",
                     vrt_meta_str(obj, "name") ? vrt_meta_str(obj, "name") : ""};
+    char needle[300];
+    snprintf(needle, sizeof(needle), "\"name\":\"%s\"", d.name);
     if (c->inf[INF_VM])
-        vrt_informer_each(c->inf[INF_VM], wake_if_uses, &d);
+        vrt_informer_each(c->inf[INF_VM], needle, wake_if_uses, &d);
 }
 
-static void on_provider(void *opaque, const char *type, const cJSON *obj)
+/* Whether a MODIFIED event changed what VMs depend on: the spec
+ * (generation), or a Provider's health. */
+static int spec_changed(const cJSON *obj, const cJSON *old)
 {
+    if (!old)
+        return 1;
+    if (vrt_meta_num(obj, "generation") != vrt_meta_num(old, "generation"))
+        return 1;
+    const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "status"), "healthy");
+    const cJSON *oh = cJSON_GetObjectItem(cJSON_GetObjectItem(old, "status"), "healthy");
+    return cJSON_IsTrue(h) != cJSON_IsTrue(oh);
+}
+
+static void on_dependency(vrt_controller *c, int which, const char *type,
+                          const cJSON *obj, const cJSON *old)
+{
+    /* Our own status writes come back as MODIFIED: reconcile the object
+     * itself only when its spec moved. */
+    if (strcmp(type, "DELETED") != 0 && spec_changed(obj, old))
+        enqueue(c, inf_kind[which], obj);
+    if (strcmp(type, "MODIFIED") != 0 || spec_changed(obj, old))
+        wake_users(c, which, obj);
+}
+
+static void refresh_used_by(vrt_controller *c, const cJSON *vm)
+{
+    const cJSON *spec = cJSON_GetObjectItem(vm, "spec");
+    static const struct {
+        int which;
+        const char *field;
+    } refs[] = {{INF_CLASS, "classRef"}, {INF_IMAGE, "imageRef"},
+                {INF_PROVIDER, "providerRef"}};
+    const char *vns = vrt_meta_str(vm, "namespace");
+    char key[512];
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        const cJSON *ref = cJSON_GetObjectItem(spec, refs[i].field);
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+        const char *ns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+        if (!name)
+            continue;
+        key_for(key, sizeof(key), inf_kind[refs[i].which], ns && *ns ? ns : vns, name);
+        vrt_queue_add_after(c->queue, key, USED_BY_REFRESH_MS);
+    }
+    const cJSON *net;
+    cJSON_ArrayForEach(net, cJSON_GetObjectItem(spec, "networks")) {
+        const cJSON *ref = cJSON_GetObjectItem(net, "networkRef");
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+        const char *ns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+        if (!name)
+            continue;
+        key_for(key, sizeof(key), "network", ns && *ns ? ns : vns, name);
+        vrt_queue_add_after(c->queue, key, USED_BY_REFRESH_MS);
+    }
+}
+
+static void on_vm(void *opaque, const char *type, const cJSON *obj,
+                  const cJSON *old)
+{
+    (void)old;
     vrt_controller *c = opaque;
-    (void)type;
-    enqueue(c, "provider", obj);
-    on_dependency(c, INF_PROVIDER, obj);
+    enqueue(c, "vm", obj);
+    if (strcmp(type, "MODIFIED") != 0)
+        refresh_used_by(c, obj);
 }
 
-static void on_class(void *opaque, const char *type, const cJSON *obj)
+static void on_provider(void *opaque, const char *type, const cJSON *obj,
+                        const cJSON *old)
 {
-    (void)type;
-    on_dependency(opaque, INF_CLASS, obj);
+    on_dependency(opaque, INF_PROVIDER, type, obj, old);
 }
 
-static void on_image(void *opaque, const char *type, const cJSON *obj)
+static void on_class(void *opaque, const char *type, const cJSON *obj,
+                     const cJSON *old)
 {
-    (void)type;
-    on_dependency(opaque, INF_IMAGE, obj);
+    on_dependency(opaque, INF_CLASS, type, obj, old);
 }
 
-static void on_network(void *opaque, const char *type, const cJSON *obj)
+static void on_image(void *opaque, const char *type, const cJSON *obj,
+                     const cJSON *old)
 {
-    (void)opaque;
-    (void)type;
-    (void)obj; /* networks are read at create time; nothing to wake yet */
+    on_dependency(opaque, INF_IMAGE, type, obj, old);
+}
+
+static void on_network(void *opaque, const char *type, const cJSON *obj,
+                       const cJSON *old)
+{
+    on_dependency(opaque, INF_NETWORK, type, obj, old);
 }
 
 static double mono_s(void)
@@ -119,7 +184,13 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_vm(c, ns, name);
             else if (strcmp(kind, "provider") == 0)
                 rc = vrt_reconcile_provider(c, ns, name);
-            /* kind is bounded: enqueue() writes only "vm" and "provider" */
+            else if (strcmp(kind, "class") == 0)
+                rc = vrt_reconcile_class(c, ns, name);
+            else if (strcmp(kind, "image") == 0)
+                rc = vrt_reconcile_image(c, ns, name);
+            else if (strcmp(kind, "network") == 0)
+                rc = vrt_reconcile_network(c, ns, name);
+            /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
         }
@@ -163,7 +234,8 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)
-        c->inf[i] = vrt_informer_start(kube, inf_paths[i], fns[i], c);
+        c->inf[i] = vrt_informer_start(kube, inf_paths[i], fns[i], c,
+                                       i != INF_VM);
     c->n_workers = c->opts.workers;
     c->workers = calloc(c->n_workers, sizeof(pthread_t));
     if (!c->workers)

@@ -74,11 +74,26 @@ double vrt_meta_num(const cJSON *obj, const char *key);
 long vrt_reconcile_vm(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_provider(vrt_controller *c, const char *ns,
                             const char *name);
+/* deps_rec.c: VMClass, VMImage, VMNetworkAttachment. */
+long vrt_reconcile_class(vrt_controller *c, const char *ns, const char *name);
+long vrt_reconcile_image(vrt_controller *c, const char *ns, const char *name);
+long vrt_reconcile_network(vrt_controller *c, const char *ns, const char *name);
+/* Whether `vm` references object ns/name of informer `which`. */
+int vrt_vm_uses(const cJSON *vm, int which, const char *ns, const char *name);
+/* Number of live VMs referencing object ns/name of informer `which`. */
+int vrt_count_users(vrt_controller *c, int which, const char *ns,
+                    const char *name);
 
 /* spec.c: the spec_json document for a provider, from the VM and what it
  * references. */
 cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
                         const cJSON *provider, char *errbuf, size_t errsize);
+/* Fills spec_json.networks[i] from the VMNetworkAttachment atts[i] (an
+ * array parallel to spec.networks; null where an entry has no
+ * networkRef): network, bridge, model for providers of `type`, plus the
+ * typed block as "attachment" and the attachment's ipAllocation. */
+void vrt_spec_resolve_networks(cJSON *spec_json, const cJSON *atts,
+                               const char *type);
 /* "2Gi" / "2048Mi" / "512M" / 2147483648 -> MiB; -1 if invalid. */
 long long vrt_quantity_mib(const cJSON *q);
 /* "60s", "5m", "1h30m" -> seconds; -1 if invalid. */

@@ -1,9 +1,13 @@
 /*
  * An informer: list + watch with resourceVersion, relist on expiry, and a
- * cache of the objects seen, keyed by namespace and name.
+ * cache of the objects seen, keyed by namespace and name.  The cache holds
+ * each object as compact JSON text in a hash map: a parsed cJSON tree is
+ * four to six times larger, and at 10,000 VMs that is the difference
+ * between 15 and 80 MiB.  Readers parse what they take.
  */
 #include "informer.h"
 
+#include <vrt/hmap.h>
 #include <vrt/log.h>
 
 #include <pthread.h>
@@ -23,11 +27,12 @@ struct vrt_informer {
     char path[512];
     vrt_informer_fn fn;
     void *opaque;
+    int want_old;
     pthread_t thread;
     volatile int stop;
     volatile int synced;
     pthread_mutex_t lock;
-    cJSON *cache; /* object: "ns/name" -> object */
+    vrt_hmap *cache; /* "ns/name" -> compact JSON text */
     char rv[32];
     int expired;  /* the watch reported 410: relist */
 };
@@ -40,15 +45,51 @@ static void key_of(char *buf, size_t size, const cJSON *obj)
     snprintf(buf, size, "%s/%s", ns ? ns : "", name ? name : "");
 }
 
-static void cache_put(vrt_informer *inf, const cJSON *obj, int remove)
+static char *text_of(const cJSON *obj)
+{
+    char *t = cJSON_PrintUnformatted(obj);
+    if (!t)
+        abort();
+    return t;
+}
+
+/* Stores (or removes) obj; returns the text it replaced, for the caller
+ * to free. */
+static char *cache_put(vrt_informer *inf, const cJSON *obj, int remove)
 {
     char key[400];
     key_of(key, sizeof(key), obj);
+    char *text = remove ? NULL : text_of(obj);
     pthread_mutex_lock(&inf->lock);
-    cJSON_DeleteItemFromObjectCaseSensitive(inf->cache, key);
-    if (!remove)
-        cJSON_AddItemToObject(inf->cache, key, cJSON_Duplicate(obj, 1));
+    char *old = vrt_hmap_take(inf->cache, key);
+    if (text)
+        vrt_hmap_put(inf->cache, key, text);
     pthread_mutex_unlock(&inf->lock);
+    return old;
+}
+
+static void notify(vrt_informer *inf, const char *type, const cJSON *obj,
+                   const char *old_text)
+{
+    cJSON *old = inf->want_old && old_text ? cJSON_Parse(old_text) : NULL;
+    inf->fn(inf->opaque, type, obj, old);
+    cJSON_Delete(old);
+}
+
+typedef struct gone_ctx {
+    vrt_informer *inf;
+    vrt_hmap *fresh;
+} gone_ctx;
+
+static void report_gone(void *opaque, const char *key, void *val)
+{
+    gone_ctx *g = opaque;
+    if (vrt_hmap_get(g->fresh, key))
+        return;
+    cJSON *obj = cJSON_Parse(val);
+    if (obj)
+        notify(g->inf, "DELETED", obj, NULL);
+    cJSON_Delete(obj);
 }
 
 static void sleep_ms(vrt_informer *inf, uint32_t ms)
@@ -72,24 +113,23 @@ static int relist(vrt_informer *inf)
         return -1;
     }
     cJSON *items = cJSON_GetObjectItem(list, "items");
-    cJSON *fresh = cJSON_CreateObject();
+    vrt_hmap *fresh = vrt_hmap_new(free);
     const cJSON *it;
     cJSON_ArrayForEach(it, items) {
         char key[400];
         key_of(key, sizeof(key), it);
-        cJSON_AddItemToObject(fresh, key, cJSON_Duplicate(it, 1));
+        vrt_hmap_put(fresh, key, text_of(it));
     }
     pthread_mutex_lock(&inf->lock);
-    cJSON *old = inf->cache;
+    vrt_hmap *old = inf->cache;
     inf->cache = fresh;
     pthread_mutex_unlock(&inf->lock);
-    cJSON_ArrayForEach(it, old) {
-        if (!cJSON_HasObjectItem(fresh, it->string))
-            inf->fn(inf->opaque, "DELETED", it);
-    }
-    cJSON_Delete(old);
+    gone_ctx g = {inf, fresh};
+    /* Only this thread writes the cache, so `fresh` may be read here. */
+    vrt_hmap_each(old, report_gone, &g);
+    vrt_hmap_free(old);
     cJSON_ArrayForEach(it, items)
-        inf->fn(inf->opaque, "ADDED", it);
+        notify(inf, "ADDED", it, NULL);
     const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(
         cJSON_GetObjectItem(list, "metadata"), "resourceVersion"));
     snprintf(inf->rv, sizeof(inf->rv), "%s", rv ? rv : "");
@@ -113,8 +153,9 @@ static int on_event(void *opaque, const char *type, const cJSON *obj)
         snprintf(inf->rv, sizeof(inf->rv), "%s", rv);
     if (strcmp(type, "BOOKMARK") == 0)
         return 0;
-    cache_put(inf, obj, strcmp(type, "DELETED") == 0);
-    inf->fn(inf->opaque, type, obj);
+    char *old = cache_put(inf, obj, strcmp(type, "DELETED") == 0);
+    notify(inf, type, obj, old);
+    free(old);
     return 0;
 }
 
@@ -162,7 +203,8 @@ static void *run(void *arg)
 }
 
 vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
-                                 vrt_informer_fn fn, void *opaque)
+                                 vrt_informer_fn fn, void *opaque,
+                                 int want_old)
 {
     vrt_informer *inf = calloc(1, sizeof(*inf));
     if (!inf)
@@ -171,7 +213,8 @@ vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
     snprintf(inf->path, sizeof(inf->path), "%s", path);
     inf->fn = fn;
     inf->opaque = opaque;
-    inf->cache = cJSON_CreateObject();
+    inf->want_old = want_old;
+    inf->cache = vrt_hmap_new(free);
     pthread_mutex_init(&inf->lock, NULL);
     if (pthread_create(&inf->thread, NULL, run, inf) != 0)
         abort();
@@ -190,7 +233,7 @@ void vrt_informer_stop(vrt_informer *inf)
         return;
     inf->stop = 1;
     pthread_join(inf->thread, NULL);
-    cJSON_Delete(inf->cache);
+    vrt_hmap_free(inf->cache);
     pthread_mutex_destroy(&inf->lock);
     free(inf);
 }
@@ -205,19 +248,44 @@ cJSON *vrt_informer_get(vrt_informer *inf, const char *ns, const char *name)
     char key[400];
     snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
     pthread_mutex_lock(&inf->lock);
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(inf->cache, key);
-    cJSON *copy = o ? cJSON_Duplicate(o, 1) : NULL;
+    const char *text = vrt_hmap_get(inf->cache, key);
+    cJSON *copy = text ? cJSON_Parse(text) : NULL;
     pthread_mutex_unlock(&inf->lock);
     return copy;
 }
 
-void vrt_informer_each(vrt_informer *inf,
+typedef struct each_ctx {
+    const char *needle;
+    void (*fn)(void *opaque, const cJSON *obj);
+    void *opaque;
+} each_ctx;
+
+static void each_one(void *opaque, const char *key, void *val)
+{
+    each_ctx *e = opaque;
+    (void)key;
+    if (e->needle && !strstr(val, e->needle))
+        return;
+    cJSON *obj = cJSON_Parse(val);
+    if (obj)
+        e->fn(e->opaque, obj);
+    cJSON_Delete(obj);
+}
+
+void vrt_informer_each(vrt_informer *inf, const char *needle,
                        void (*fn)(void *opaque, const cJSON *obj),
                        void *opaque)
 {
+    each_ctx e = {needle, fn, opaque};
     pthread_mutex_lock(&inf->lock);
-    const cJSON *it;
-    cJSON_ArrayForEach(it, inf->cache)
-        fn(opaque, it);
+    vrt_hmap_each(inf->cache, each_one, &e);
     pthread_mutex_unlock(&inf->lock);
+}
+
+size_t vrt_informer_len(vrt_informer *inf)
+{
+    pthread_mutex_lock(&inf->lock);
+    size_t n = vrt_hmap_len(inf->cache);
+    pthread_mutex_unlock(&inf->lock);
+    return n;
 }

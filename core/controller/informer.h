@@ -8,19 +8,24 @@
 
 #include <vrt/kube.h>
 
+#include <stddef.h>
+
 #include <cJSON.h>
 
 typedef struct vrt_informer vrt_informer;
 
 /* Called from the informer's thread for each added, modified or deleted
- * object (`obj` borrowed).  Must not block for long. */
+ * object (`obj` borrowed).  `old` is the object as cached before a
+ * MODIFIED event when the informer was started with want_old, else NULL.
+ * Must not block for long. */
 typedef void (*vrt_informer_fn)(void *opaque, const char *type,
-                                const cJSON *obj);
+                                const cJSON *obj, const cJSON *old);
 
 /* Starts an informer on `path`, the collection URL across namespaces
  * (e.g. "/apis/infra.virtrigaud.io/v1beta1/virtualmachines"). */
 vrt_informer *vrt_informer_start(vrt_kube *kube, const char *path,
-                                 vrt_informer_fn fn, void *opaque);
+                                 vrt_informer_fn fn, void *opaque,
+                                 int want_old);
 /* Tells the informer thread to stop, without waiting.  NULL-safe. */
 void vrt_informer_request_stop(vrt_informer *inf);
 
@@ -33,9 +38,14 @@ int vrt_informer_synced(vrt_informer *inf);
 /* A copy of the cached object (caller frees), or NULL. */
 cJSON *vrt_informer_get(vrt_informer *inf, const char *ns, const char *name);
 
-/* Calls fn for each cached object under the cache lock; `obj` borrowed. */
-void vrt_informer_each(vrt_informer *inf,
+/* Calls fn for each cached object whose JSON text contains `needle` (all
+ * when NULL: the needle is a cheap filter before parsing), under the
+ * cache lock; `obj` borrowed. */
+void vrt_informer_each(vrt_informer *inf, const char *needle,
                        void (*fn)(void *opaque, const cJSON *obj),
                        void *opaque);
+
+/* Number of cached objects. */
+size_t vrt_informer_len(vrt_informer *inf);
 
 #endif

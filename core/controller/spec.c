@@ -192,3 +192,47 @@ cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
                                 "logFile", serial);
     return out;
 }
+
+/* Sets key in `nic` unless the VM's own entry already did. */
+static void nic_default(cJSON *nic, const char *key, const char *value)
+{
+    if (value && !cJSON_HasObjectItem(nic, key))
+        cJSON_AddStringToObject(nic, key, value);
+}
+
+void vrt_spec_resolve_networks(cJSON *spec_json, const cJSON *atts,
+                               const char *type)
+{
+    cJSON *nics = cJSON_GetObjectItem(spec_json, "networks");
+    int n = cJSON_GetArraySize(nics);
+    for (int i = 0; i < n; i++) {
+        cJSON *nic = cJSON_GetArrayItem(nics, i);
+        const cJSON *att = cJSON_GetArrayItem(atts, i);
+        const cJSON *net = cJSON_GetObjectItem(cJSON_GetObjectItem(att, "spec"),
+                                               "network");
+        const cJSON *typed = type ? cJSON_GetObjectItem(net, type) : NULL;
+        if (!typed)
+            continue;
+        /* The common names providers read (docs/abi.md): the network or
+         * port group, the bridge, the NIC model. */
+        if (strcmp(type, "libvirt") == 0) {
+            nic_default(nic, "network", cJSON_GetStringValue(
+                cJSON_GetObjectItem(typed, "networkName")));
+            nic_default(nic, "bridge", cJSON_GetStringValue(cJSON_GetObjectItem(
+                cJSON_GetObjectItem(typed, "bridge"), "name")));
+        } else if (strcmp(type, "vsphere") == 0) {
+            nic_default(nic, "network", cJSON_GetStringValue(
+                cJSON_GetObjectItem(typed, "portgroup")));
+        } else if (strcmp(type, "proxmox") == 0) {
+            nic_default(nic, "bridge", cJSON_GetStringValue(
+                cJSON_GetObjectItem(typed, "bridge")));
+        }
+        nic_default(nic, "model", cJSON_GetStringValue(
+            cJSON_GetObjectItem(typed, "model")));
+        cJSON_AddItemToObject(nic, "attachment", cJSON_Duplicate(typed, 1));
+        const cJSON *ipa = cJSON_GetObjectItem(cJSON_GetObjectItem(att, "spec"),
+                                               "ipAllocation");
+        if (ipa)
+            cJSON_AddItemToObject(nic, "ipAllocation", cJSON_Duplicate(ipa, 1));
+    }
+}

@@ -213,12 +213,53 @@ static long poll_task(vm_ctx *v)
     return 0; /* done, or forgotten by the provider: describe tells */
 }
 
+/* The VMNetworkAttachments of spec.networks, in order (null for an entry
+ * without networkRef), or NULL with `msg` naming the missing one. */
+static cJSON *resolve_networks(vm_ctx *v, char *msg, size_t size)
+{
+    cJSON *atts = cJSON_CreateArray();
+    const cJSON *nic;
+    int i = 0;
+    cJSON_ArrayForEach(nic, cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "spec"),
+                                                "networks")) {
+        const cJSON *ref = cJSON_GetObjectItem(nic, "networkRef");
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+        const char *ns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+        cJSON *att = name ? vrt_informer_get(v->c->inf[INF_NETWORK],
+                                             ns && *ns ? ns : v->ns, name)
+                          : cJSON_CreateNull();
+        if (!att) {
+            snprintf(msg, size,
+                     "VMNetworkAttachment \"%s\" not found "
+                     "(spec.networks[%d].networkRef).",
+                     name, i);
+            cJSON_Delete(atts);
+            return NULL;
+        }
+        cJSON_AddItemToArray(atts, att);
+        i++;
+    }
+    return atts;
+}
+
+/* The spec_json for the provider, networks resolved. */
+static cJSON *build_spec(vm_ctx *v, const cJSON *cls, const cJSON *image,
+                         const cJSON *prov, const cJSON *atts, char *why,
+                         size_t size)
+{
+    cJSON *spec = vrt_vm_spec_json(v->vm, cls, image, prov, why, size);
+    if (spec)
+        vrt_spec_resolve_networks(spec, atts, cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(prov, "spec"), "type")));
+    return spec;
+}
+
 /* Creates the VM on the provider; the id is stored before anything else. */
 static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
-                      const cJSON *prov)
+                      const cJSON *prov, const cJSON *atts)
 {
     char why[300];
-    cJSON *spec = vrt_vm_spec_json(v->vm, cls, image, prov, why, sizeof(why));
+    cJSON *spec = build_spec(v, cls, image, prov, atts, why, sizeof(why));
     if (!spec)
         return fail(v, "Failed", "ValidationError", why, 0);
     char *spec_text = cJSON_PrintUnformatted(spec);
@@ -289,10 +330,10 @@ static long converge_power(vm_ctx *v, const vrt_vm_info *info)
 /* Reconfigures when CPU or memory drifted from the class; > 0 if it acted. */
 static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
                                const cJSON *cls, const cJSON *image,
-                               const cJSON *prov)
+                               const cJSON *prov, const cJSON *atts)
 {
     char why[300];
-    cJSON *spec = vrt_vm_spec_json(v->vm, cls, image, prov, why, sizeof(why));
+    cJSON *spec = build_spec(v, cls, image, prov, atts, why, sizeof(why));
     if (!spec)
         return fail(v, "Failed", "ValidationError", why, 0);
     double cpu = cJSON_GetNumberValue(cJSON_GetObjectItem(spec, "cpu"));
@@ -354,6 +395,7 @@ static long reconcile_live(vm_ctx *v)
     const cJSON *spec = cJSON_GetObjectItem(v->vm, "spec");
     char msg[300] = "";
     long rc;
+    cJSON *atts = NULL;
     if (!prov)
         snprintf(msg, sizeof(msg), "Provider \"%s\" not found.", ref_name(v, "providerRef"));
     else if (!cls)
@@ -364,6 +406,8 @@ static long reconcile_live(vm_ctx *v)
              cJSON_HasObjectItem(spec, "importedDisk"))
         snprintf(msg, sizeof(msg),
                  "spec.imageRef and spec.importedDisk are exclusive; set one.");
+    else
+        atts = resolve_networks(v, msg, sizeof(msg));
     if (msg[0]) {
         rc = fail(v, "Pending", "WaitingForDependencies", msg, REQUEUE_DEPS_MS);
         goto cleanup;
@@ -375,7 +419,7 @@ static long reconcile_live(vm_ctx *v)
     }
     const char *id = status_str(v->status, "id");
     if (!id || !*id) {
-        rc = create_vm(v, cls, image, prov);
+        rc = create_vm(v, cls, image, prov, atts);
         goto cleanup;
     }
     if ((rc = poll_task(v)) != 0)
@@ -399,13 +443,14 @@ static long reconcile_live(vm_ctx *v)
     }
     if ((rc = converge_power(v, &info)) != 0)
         goto cleanup;
-    if ((rc = converge_resources(v, &info, cls, image, prov)) != 0)
+    if ((rc = converge_resources(v, &info, cls, image, prov, atts)) != 0)
         goto cleanup;
     report(v, &info);
     rc = flush_status(v) ? -1
          : info.power_state == VRT_POWER_ON && info.ip_count == 0 ? REQUEUE_IP_MS
                                                                   : (long)v->c->opts.resync_ms;
 cleanup:
+    cJSON_Delete(atts);
     cJSON_Delete(prov);
     cJSON_Delete(cls);
     cJSON_Delete(image);

@@ -269,6 +269,80 @@ t_wait_jp "and the phase is Pending without a provider id" vm/orphan \
 vmclass later 1 1Gi
 t_ready "creating the VMClass makes the VM Ready" vm/orphan "$WAKE"
 
+# --- VMClass, VMImage and VMNetworkAttachment report their own status -----------
+
+t_wait_jp "VMClass status.usedByVMs counts its VMs" vmclass/small \
+    '{.status.usedByVMs}' '^1$'
+t_wait_jp "a valid VMClass is Ready" vmclass/small \
+    '{.status.conditions[?(@.type=="Ready")].status}' '^True$'
+t_wait_jp "a valid VMImage is Ready and available on every Provider" vmimage/img \
+    '{.status.phase}/{.status.ready}/{.status.availableOn[*]}' \
+    '^Ready/true/(.* )?e2e( |$)'
+manifest badimage <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata:
+  name: badimg
+spec:
+  source: {}
+EOF
+apply badimage
+t_wait_jp "a VMImage with no source fails validation, naming the field" \
+    vmimage/badimg \
+    '{.status.phase}/{.status.conditions[?(@.type=="Ready")].reason}/{.status.message}' \
+    '^Failed/ValidationFailed/spec\.source names no source'
+t_wait_jp "and is available nowhere" vmimage/badimg \
+    '{.status.ready}/{.status.availableOn[*]}' '^false/$'
+
+# A VM on a network that does not exist yet waits for it; creating the
+# VMNetworkAttachment lets it proceed, and the provider gets the NIC
+# (checked in the mock's state file, which records the spec it was given).
+NETSTATE=$D/net-state.json
+provider netp "  mock:
+    stateFile: $NETSTATE"
+manifest vm-wired <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata:
+  name: wired
+spec:
+  providerRef:
+    name: netp
+  classRef:
+    name: small
+  imageRef:
+    name: img
+  networks:
+    - name: eth0
+      networkRef:
+        name: lan
+      macAddress: "52:54:00:aa:bb:01"
+EOF
+apply vm-wired
+t_wait_jp "a missing VMNetworkAttachment: WaitingForDependencies naming it" \
+    vm/wired \
+    '{.status.conditions[?(@.type=="Ready")].reason}/{.status.conditions[?(@.type=="Ready")].message}' \
+    '^WaitingForDependencies/.*"lan".*spec\.networks\[0\]\.networkRef'
+manifest net-lan <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMNetworkAttachment
+metadata:
+  name: lan
+spec:
+  network:
+    libvirt:
+      networkName: default
+EOF
+apply net-lan
+t_ready "creating the VMNetworkAttachment makes the VM Ready" vm/wired "$WAKE"
+t_wait_jp "VMNetworkAttachment status.connectedVMs counts the VM" \
+    vmnetworkattachment/lan '{.status.connectedVMs}/{.status.ready}' '^1/true$'
+t_grep "the provider got the NIC with its MAC" \
+    'macAddress\\":\\"52:54:00:aa:bb:01' cat "$NETSTATE"
+t_run "kubectl delete vm wired" k delete vm wired --wait=true --timeout=30s
+t_wait_jp "connectedVMs drops when the VM goes" vmnetworkattachment/lan \
+    '{.status.connectedVMs}' '^0$' "$WAKE"
+
 # --- faults: a persistent INVALID on create ---------------------------------------
 
 provider broken "  mock:

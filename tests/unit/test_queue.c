@@ -105,10 +105,14 @@ static void get_within(char *out, size_t size, vrt_queue *q, unsigned ms)
  * this while no other thread touches the queue). */
 static item *peek(vrt_queue *q, const char *key)
 {
-    for (size_t i = 0; i < q->count; i++)
-        if (strcmp(q->items[i].key, key) == 0)
-            return &q->items[i];
-    return NULL;
+    return vrt_hmap_get(q->items, key);
+}
+
+/* Takes `key` off the schedule as a worker's get would, without the
+ * worker (the heap entry goes stale and is skipped). */
+static void unqueue(vrt_queue *q, const char *key)
+{
+    set_due(q, peek(q, key), 0);
 }
 
 /* Milliseconds until `key` is due (negative: overdue). */
@@ -208,8 +212,8 @@ static void test_done_without_readd_does_not_requeue(void **state)
     assert_int_equal(vrt_queue_get(q, key, sizeof(key)), 0);
     vrt_queue_done(q, "a");
     assert_int_equal(vrt_queue_len(q), 0);
-    /* Idle, never-failed keys are dropped so the array stays small. */
-    assert_int_equal(q->count, 0);
+    /* Idle, never-failed keys are dropped so the map stays small. */
+    assert_int_equal(vrt_hmap_len(q->items), 0);
     vrt_queue_free(q);
 }
 
@@ -317,13 +321,13 @@ static void test_backoff_doubles_and_is_capped(void **state)
         assert_int_equal(peek(q, "a")->failures, (uint32_t)(i + 1));
         /* Pretend a worker took it, so the next backoff is not merged
          * into this one's earlier due time. */
-        peek(q, "a")->due_ms = 0;
+        unqueue(q, "a");
         want *= 2;
     }
     /* Many more failures do not overflow the shift. */
     for (int i = 0; i < 100; i++) {
         vrt_queue_add_backoff(q, "a");
-        peek(q, "a")->due_ms = 0;
+        unqueue(q, "a");
     }
     vrt_queue_add_backoff(q, "a");
     long long d = due_in(q, "a");
@@ -337,7 +341,7 @@ static void test_backoff_is_per_key(void **state)
     vrt_queue *q = vrt_queue_new();
     for (int i = 0; i < 3; i++) {
         vrt_queue_add_backoff(q, "a");
-        peek(q, "a")->due_ms = 0;
+        unqueue(q, "a");
     }
     vrt_queue_add_backoff(q, "b");
     long long d = due_in(q, "b");
@@ -370,7 +374,7 @@ static void test_forget_resets_backoff(void **state)
     vrt_queue *q = vrt_queue_new();
     for (int i = 0; i < 4; i++) {
         vrt_queue_add_backoff(q, "a");
-        peek(q, "a")->due_ms = 0;
+        unqueue(q, "a");
     }
     assert_int_equal(peek(q, "a")->failures, 4);
     vrt_queue_forget(q, "a");
@@ -533,7 +537,7 @@ static void test_many_threads(void **state)
     assert_true(processed >= NKEYS);
     assert_true(processed <= (long)NPRODUCERS * ADDS_PER_PRODUCER);
     assert_int_equal(vrt_queue_len(s.q), 0);
-    assert_int_equal(s.q->count, 0);
+    assert_int_equal(vrt_hmap_len(s.q->items), 0);
     vrt_queue_free(s.q);
 }
 

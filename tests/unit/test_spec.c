@@ -517,6 +517,64 @@ static void test_spec_invalid_class(void **state)
                    "\"tiny\"", "memory");
 }
 
+/* --- vrt_spec_resolve_networks -------------------------------------------- */
+
+static const char *nic_str(const cJSON *spec, int i, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(spec, "networks"), i), key));
+}
+
+static void test_networks_resolve_per_provider_type(void **state)
+{
+    (void)state;
+    const char *nics =
+        "{\"networks\":[{\"name\":\"a\",\"networkRef\":{\"name\":\"lan\"}},"
+        "{\"name\":\"b\"},"
+        "{\"name\":\"c\",\"networkRef\":{\"name\":\"br\"},\"model\":\"virtio\"}]}";
+    const char *atts =
+        "[{\"spec\":{\"network\":{\"libvirt\":{\"networkName\":\"default\"},"
+        "\"vsphere\":{\"portgroup\":\"VM Network\"}},"
+        "\"ipAllocation\":{\"type\":\"DHCP\"}}},"
+        "null,"
+        "{\"spec\":{\"network\":{\"libvirt\":{\"bridge\":{\"name\":\"br0\"},"
+        "\"model\":\"e1000\"},\"proxmox\":{\"bridge\":\"vmbr1\"}}}}]";
+    cJSON *a = parse(atts);
+
+    cJSON *lv = parse(nics);
+    vrt_spec_resolve_networks(lv, a, "libvirt");
+    assert_string_equal(nic_str(lv, 0, "network"), "default");
+    assert_null(nic_str(lv, 0, "bridge"));
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetArrayItem(
+        cJSON_GetObjectItem(lv, "networks"), 0), "ipAllocation"));
+    assert_null(nic_str(lv, 1, "network")); /* no networkRef: untouched */
+    assert_string_equal(nic_str(lv, 2, "bridge"), "br0");
+    /* The VM's own model wins over the attachment's. */
+    assert_string_equal(nic_str(lv, 2, "model"), "virtio");
+    cJSON_Delete(lv);
+
+    cJSON *vs = parse(nics);
+    vrt_spec_resolve_networks(vs, a, "vsphere");
+    assert_string_equal(nic_str(vs, 0, "network"), "VM Network");
+    /* No vsphere block in the second attachment: nothing invented. */
+    assert_null(nic_str(vs, 2, "network"));
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(
+        cJSON_GetObjectItem(vs, "networks"), 2), "attachment"));
+    cJSON_Delete(vs);
+
+    cJSON *px = parse(nics);
+    vrt_spec_resolve_networks(px, a, "proxmox");
+    assert_string_equal(nic_str(px, 2, "bridge"), "vmbr1");
+    assert_null(nic_str(px, 0, "bridge"));
+    cJSON_Delete(px);
+
+    cJSON *none = parse("{}"); /* no networks at all */
+    vrt_spec_resolve_networks(none, a, "libvirt");
+    assert_null(cJSON_GetObjectItem(none, "networks"));
+    cJSON_Delete(none);
+    cJSON_Delete(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_spec_copies_vm_fields_and_hints),
         cmocka_unit_test(test_spec_kernel_boot_and_serial_log),
         cmocka_unit_test(test_spec_invalid_class),
+        cmocka_unit_test(test_networks_resolve_per_provider_type),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
