@@ -129,14 +129,60 @@ static void refresh_used_by(vrt_controller *c, const cJSON *vm)
     }
 }
 
+/* Whether a VM event needs a reconcile: anything but our own status
+ * writes (a status-only change would otherwise wake the VM again, and a
+ * status message that changes on every failure would spin). */
+static int vm_changed(const cJSON *obj, const cJSON *old)
+{
+    if (!old)
+        return 1;
+    const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
+    const cJSON *omd = cJSON_GetObjectItem(old, "metadata");
+    static const char *const keys[] = {"generation", "deletionTimestamp",
+                                       "finalizers", "annotations", "labels"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const cJSON *a = cJSON_GetObjectItem(md, keys[i]);
+        const cJSON *b = cJSON_GetObjectItem(omd, keys[i]);
+        if (!a != !b || (a && !cJSON_Compare(a, b, 1)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether obj, as the watch reports it, is the result of our own status
+ * write (and forgets that write when the object is gone). */
+static int own_write(vrt_controller *c, const char *plural, const char *type,
+                     const cJSON *obj)
+{
+    char path[600];
+    const char *ns = vrt_meta_str(obj, "namespace");
+    const char *name = vrt_meta_str(obj, "name");
+    vrt_object_path(path, sizeof(path), plural, ns ? ns : "", name ? name : "");
+    pthread_mutex_lock(&c->own_lock);
+    int ours = 0;
+    if (strcmp(type, "DELETED") == 0) {
+        vrt_hmap_del(c->own_writes, path);
+    } else {
+        const char *mine = vrt_hmap_get(c->own_writes, path);
+        cJSON *wrote = mine ? cJSON_Parse(mine) : NULL;
+        ours = wrote && cJSON_Compare(wrote, cJSON_GetObjectItem(obj, "status"), 1);
+        cJSON_Delete(wrote);
+    }
+    pthread_mutex_unlock(&c->own_lock);
+    return ours;
+}
+
 static void on_vm(void *opaque, const char *type, const cJSON *obj,
                   const cJSON *old)
 {
-    (void)old;
     vrt_controller *c = opaque;
-    enqueue(c, "vm", obj);
-    if (strcmp(type, "MODIFIED") != 0)
+    int ours = own_write(c, "virtualmachines", type, obj);
+    if (strcmp(type, "MODIFIED") != 0) {
+        enqueue(c, "vm", obj);
         refresh_used_by(c, obj);
+    } else if (vm_changed(obj, old) || !ours) {
+        enqueue(c, "vm", obj);
+    }
 }
 
 static void on_provider(void *opaque, const char *type, const cJSON *obj,
@@ -226,7 +272,10 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     if (!c->opts.call_timeout_ms)
         c->opts.call_timeout_ms = 120000;
     c->queue = vrt_queue_new();
-    c->pool = vrt_pool_new();
+    c->pool = vrt_pool_new(c->opts.workers);
+    c->events = vrt_recorder_start(kube);
+    pthread_mutex_init(&c->own_lock, NULL);
+    c->own_writes = vrt_hmap_new(free);
     static const vrt_informer_fn fns[INF_COUNT] = {
         [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
@@ -234,8 +283,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)
-        c->inf[i] = vrt_informer_start(kube, inf_paths[i], fns[i], c,
-                                       i != INF_VM);
+        c->inf[i] = vrt_informer_start(kube, inf_paths[i], fns[i], c, 1);
     c->n_workers = c->opts.workers;
     c->workers = calloc(c->n_workers, sizeof(pthread_t));
     if (!c->workers)
@@ -256,6 +304,7 @@ void vrt_controller_stop(vrt_controller *c)
     vrt_queue_shutdown(c->queue);
     for (uint32_t i = 0; i < c->n_workers; i++)
         pthread_join(c->workers[i], NULL);
+    vrt_recorder_stop(c->events);
     /* Ask all informers to stop at once (each takes up to a second to
      * notice), then join them with the VM informer last: the others'
      * callbacks walk its cache. */
@@ -265,6 +314,8 @@ void vrt_controller_stop(vrt_controller *c)
         vrt_informer_stop(c->inf[i]);
     vrt_pool_free(c->pool);
     vrt_queue_free(c->queue);
+    vrt_hmap_free(c->own_writes);
+    pthread_mutex_destroy(&c->own_lock);
     free(c->workers);
     free(c);
 }

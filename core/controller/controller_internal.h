@@ -8,6 +8,7 @@
 #include "queue.h"
 
 #include <vrt/controller.h>
+#include <vrt/hmap.h>
 
 #include <pthread.h>
 
@@ -16,6 +17,7 @@
 #define FORCE_DELETE_ANNOTATION "virtrigaud.io/force-delete"
 
 typedef struct vrt_pool vrt_pool;
+typedef struct vrt_recorder vrt_recorder;
 
 /* The informers, by resource. */
 enum {
@@ -34,6 +36,11 @@ struct vrt_controller {
     vrt_queue *queue;
     vrt_informer *inf[INF_COUNT];
     vrt_pool *pool;
+    vrt_recorder *events;
+    /* object path -> the status we last wrote (JSON text), so the watch
+     * event of our own write does not wake the object again. */
+    pthread_mutex_t own_lock;
+    vrt_hmap *own_writes;
     pthread_t *workers;
     uint32_t n_workers;
 };
@@ -41,16 +48,34 @@ struct vrt_controller {
 /* pool.c: one provider connection per Provider object, reference-counted,
  * reopened when the Provider's spec or its Secret changes. */
 typedef struct vrt_lease vrt_lease; /* a borrowed connection */
-vrt_pool *vrt_pool_new(void);
+vrt_pool *vrt_pool_new(uint32_t workers);
 void vrt_pool_free(vrt_pool *p);
 /* Opens or reuses the connection for `provider` (the object).  On failure
- * err says why (unknown type, missing secret, plugin refused...). */
+ * err says why (unknown type, missing secret, plugin refused...); with
+ * VRT_E_RATELIMIT the Provider has its limit of calls in flight, with
+ * VRT_ERR_CIRCUIT_OPEN in err->flags its circuit breaker is open; both
+ * set err->retry_after_ms. */
 int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
                      const cJSON *provider, vrt_error *err);
 vrt_pconn *vrt_lease_conn(vrt_lease *l);
+/* Feeds the circuit breaker with the result of a provider call made
+ * through `l` (VRT_OK, or the error code).  NULL-safe. */
+void vrt_pool_report(vrt_pool *p, vrt_lease *l, int32_t code);
+/* err->flags bit: the call was refused by the circuit breaker. */
+#define VRT_ERR_CIRCUIT_OPEN (1u << 30)
 void vrt_pool_release(vrt_pool *p, vrt_lease *l);
 /* Drops the connection of provider ns/name (it changed or was deleted). */
 void vrt_pool_forget(vrt_pool *p, const char *ns, const char *name);
+
+/* events.c: events.k8s.io/v1 Events, posted by a thread of their own. */
+vrt_recorder *vrt_recorder_start(vrt_kube *kube);
+/* Posts what is queued, then stops.  NULL-safe. */
+void vrt_recorder_stop(vrt_recorder *r);
+/* Queues an event about `obj` (of `kind`); `type` is "Normal" or
+ * "Warning".  Never blocks on the network. */
+void vrt_event(vrt_recorder *r, const cJSON *obj, const char *kind,
+               const char *type, const char *reason, const char *action,
+               const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* status.c: conditions and status writes */
 /* Sets condition `type` in status.conditions (creating the array),

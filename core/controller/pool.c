@@ -4,10 +4,22 @@
  * when they change; leases keep a replaced connection alive until the last
  * user releases it.  Credentials are read from the Secret on open, kept
  * only in memory for the plugin's secret_get, and wiped on close.
+ *
+ * So that one slow or dead hypervisor cannot take every worker:
+ * - a concurrency limit per Provider (spec.connectionPooling.maxConnections,
+ *   by default three quarters of the workers): a reconcile that would
+ *   exceed it is put back on the queue instead of waiting;
+ * - a circuit breaker per Provider: after failureThreshold
+ *   (spec.healthCheck.failureThreshold, default 3) consecutive calls that
+ *   failed with UNAVAILABLE or TIMEOUT, no call is made for a cool-down
+ *   (5 s, doubling to 60 s while the trial call after it fails too); a
+ *   success, or a change of the Provider's spec, closes it.
  */
 #include "controller_internal.h"
 
+#include <vrt/clock.h>
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -22,22 +34,38 @@ struct vrt_lease {
     char *fingerprint;  /* spec JSON + secret rv: what the conn was made of */
     vrt_pconn *conn;
     char **secrets;     /* "key", "value", ..., NULL */
-    int refs;
+    int refs;           /* reconciles holding it: calls in flight */
+    int limit;          /* most refs at once */
     int stale;          /* replaced; close when refs reach 0 */
     struct vrt_lease *next;
 };
 
+#define BREAKER_COOLDOWN_MS 5000u
+#define BREAKER_COOLDOWN_MAX_MS 60000u
+
+typedef struct breaker {
+    char fingerprint_hash[65]; /* what the counts apply to */
+    int failures;              /* consecutive */
+    int threshold;
+    uint64_t open_until_ms;    /* 0 = closed */
+    uint32_t cooldown_ms;
+} breaker;
+
 struct vrt_pool {
     pthread_mutex_t lock;
     vrt_lease *head;
+    vrt_hmap *breakers;        /* "ns/name" -> breaker */
+    uint32_t workers;
 };
 
-vrt_pool *vrt_pool_new(void)
+vrt_pool *vrt_pool_new(uint32_t workers)
 {
     vrt_pool *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
     pthread_mutex_init(&p->lock, NULL);
+    p->breakers = vrt_hmap_new(free);
+    p->workers = workers ? workers : 1;
     return p;
 }
 
@@ -68,6 +96,7 @@ void vrt_pool_free(vrt_pool *p)
         lease_free(l);
         l = n;
     }
+    vrt_hmap_free(p->breakers);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -156,6 +185,127 @@ static int32_t secret_cb(size_t *len, void *opaque, const char *key,
     return vrt_secret_from_pairs(len, opaque, key, buf, size, err);
 }
 
+static int spec_int(const cJSON *spec, const char *obj, const char *key,
+                    int dflt, int min, int max)
+{
+    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(spec, obj), key);
+    if (!cJSON_IsNumber(v) || v->valuedouble < min || v->valuedouble > max)
+        return dflt;
+    return (int)v->valuedouble;
+}
+
+static int provider_limit(const vrt_pool *p, const cJSON *spec)
+{
+    int dflt = (int)(p->workers * 3 / 4);
+    return spec_int(spec, "connectionPooling", "maxConnections",
+                    dflt > 0 ? dflt : 1, 1, 1000);
+}
+
+static int throttled(vrt_error *err, const char *key, int limit)
+{
+    vrt_metric_add(vrt_metric_counter("virtrigaud_provider_throttled_total",
+                                      "Reconciles put back because their "
+                                      "Provider had its limit of calls in "
+                                      "flight.",
+                                      "provider"),
+                   (const char *[]){key}, 1);
+    int rc = vrt_error_set(err, VRT_E_RATELIMIT,
+                           "Provider \"%s\" already has %d calls in flight "
+                           "(spec.connectionPooling.maxConnections).",
+                           key, limit);
+    err->retry_after_ms = 100;
+    return rc;
+}
+
+static void breaker_gauge(const char *key, int open)
+{
+    vrt_metric_set(vrt_metric_gauge("virtrigaud_provider_circuit_open",
+                                    "1 while the Provider's circuit breaker "
+                                    "stops calls to it.",
+                                    "provider"),
+                   (const char *[]){key}, open);
+}
+
+/* The breaker of `key` for connection fingerprint `fp` (a new fingerprint
+ * starts closed).  Called with the lock held. */
+static breaker *breaker_of(vrt_pool *p, const char *key, const char *fp,
+                           const cJSON *spec)
+{
+    unsigned char md[32];
+    char hex[65];
+    unsigned int mdlen = 0;
+    EVP_Digest(fp, strlen(fp), md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    breaker *b = vrt_hmap_get(p->breakers, key);
+    if (!b || strcmp(b->fingerprint_hash, hex) != 0) {
+        if (b && b->open_until_ms)
+            breaker_gauge(key, 0);
+        b = calloc(1, sizeof(*b));
+        if (!b)
+            abort();
+        memcpy(b->fingerprint_hash, hex, sizeof(hex));
+        b->threshold = spec_int(spec, "healthCheck", "failureThreshold", 3, 1, 100);
+        b->cooldown_ms = BREAKER_COOLDOWN_MS;
+        vrt_hmap_put(p->breakers, key, b);
+    }
+    return b;
+}
+
+static int breaker_check(vrt_pool *p, const char *key, const char *fp,
+                         const cJSON *spec, vrt_error *err)
+{
+    breaker *b = breaker_of(p, key, fp, spec);
+    uint64_t now = vrt_now_ms();
+    if (!b->open_until_ms || now >= b->open_until_ms)
+        return VRT_OK; /* closed, or half open: let calls try */
+    int rc = vrt_error_set(err, VRT_E_UNAVAILABLE,
+                           "Provider \"%s\" is not called for %llu s more: its "
+                           "last %d calls failed (circuit breaker open).",
+                           key,
+                           (unsigned long long)(b->open_until_ms - now + 999) / 1000,
+                           b->failures);
+    err->retry_after_ms = (uint32_t)(b->open_until_ms - now);
+    err->flags |= VRT_ERR_CIRCUIT_OPEN;
+    return rc;
+}
+
+void vrt_pool_report(vrt_pool *p, vrt_lease *l, int32_t code)
+{
+    if (!l)
+        return;
+    int counts = code == VRT_E_UNAVAILABLE || code == VRT_E_TIMEOUT;
+    if (!counts && code != VRT_OK)
+        return; /* the endpoint answered: says nothing about its health */
+    pthread_mutex_lock(&p->lock);
+    breaker *b = vrt_hmap_get(p->breakers, l->key);
+    if (b) {
+        if (code == VRT_OK) {
+            if (b->open_until_ms) {
+                vrt_log_info("Circuit closed provider=\"%s\"", l->key);
+                breaker_gauge(l->key, 0);
+            }
+            b->failures = 0;
+            b->open_until_ms = 0;
+            b->cooldown_ms = BREAKER_COOLDOWN_MS;
+        } else if (++b->failures >= b->threshold) {
+            uint64_t now = vrt_now_ms();
+            if (b->open_until_ms && now >= b->open_until_ms) /* trial failed */
+                b->cooldown_ms = b->cooldown_ms * 2 > BREAKER_COOLDOWN_MAX_MS
+                                     ? BREAKER_COOLDOWN_MAX_MS
+                                     : b->cooldown_ms * 2;
+            if (!b->open_until_ms || now >= b->open_until_ms) {
+                b->open_until_ms = now + b->cooldown_ms;
+                vrt_log_warn("Circuit opened provider=\"%s\" failures=%d "
+                             "cooldown_ms=%u",
+                             l->key, b->failures, b->cooldown_ms);
+                breaker_gauge(l->key, 1);
+            }
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
                      const cJSON *provider, vrt_error *err)
 {
@@ -190,22 +340,30 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
         abort();
     snprintf(fp, flen, "%s|%s", spec_json, srv);
 
+    int limit = provider_limit(p, spec);
     pthread_mutex_lock(&p->lock);
-    for (vrt_lease *l = p->head; l; l = l->next) {
+    rc = breaker_check(p, key, fp, spec, err);
+    for (vrt_lease *l = p->head; rc == VRT_OK && l; l = l->next) {
         if (!l->stale && strcmp(l->key, key) == 0) {
             if (strcmp(l->fingerprint, fp) == 0) {
+                if (l->refs >= l->limit) {
+                    rc = throttled(err, key, l->limit);
+                    break;
+                }
                 l->refs++;
                 *out = l;
-                pthread_mutex_unlock(&p->lock);
-                free(fp);
-                free(spec_json);
-                secrets_free(secrets);
-                return VRT_OK;
+                break;
             }
             l->stale = 1; /* changed: the next user gets a new one */
         }
     }
     pthread_mutex_unlock(&p->lock);
+    if (rc != VRT_OK || *out) {
+        free(fp);
+        free(spec_json);
+        secrets_free(secrets);
+        return rc;
+    }
 
     vrt_lease *l = calloc(1, sizeof(*l));
     if (!l)
@@ -214,6 +372,7 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
     l->fingerprint = fp;
     l->secrets = secrets;
     l->refs = 1;
+    l->limit = limit;
     rc = vrt_pconn_open(&l->conn, plugin, key, endpoint ? endpoint : "",
                         spec_json, secret_cb, l->secrets, err);
     free(spec_json);

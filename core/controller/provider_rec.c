@@ -63,8 +63,17 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
     char now[32];
     vrt_rfc3339_now(now);
 
-    if (vrt_pool_acquire(&lease, c->pool, c, prov, &err) == VRT_OK &&
-        vrt_p_validate(vrt_lease_conn(lease), &cc, &err) == VRT_OK) {
+    int rc0 = vrt_pool_acquire(&lease, c->pool, c, prov, &err);
+    if (rc0 == VRT_E_RATELIMIT) { /* busy with VMs: check later */
+        cJSON_Delete(status);
+        cJSON_Delete(prov);
+        return err.retry_after_ms;
+    }
+    if (rc0 == VRT_OK) {
+        rc0 = vrt_p_validate(vrt_lease_conn(lease), &cc, &err);
+        vrt_pool_report(c->pool, lease, rc0);
+    }
+    if (rc0 == VRT_OK) {
         healthy = 1;
         vrt_caps caps;
         if (vrt_p_capabilities(&caps, vrt_lease_conn(lease), &cc, &err) == VRT_OK) {

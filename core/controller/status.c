@@ -7,6 +7,7 @@
 #include <vrt/json.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *vrt_meta_str(const cJSON *obj, const char *key)
@@ -89,6 +90,14 @@ int vrt_status_patch(vrt_controller *c, const char *path, const cJSON *old,
     cJSON_AddItemToObject(body, "status",
                           old ? merge_patch_between(old, status)
                               : cJSON_Duplicate(status, 1));
+    /* Remembered before sending: the watch may report the write before
+     * the response to the PATCH arrives. */
+    char *text = cJSON_PrintUnformatted(status);
+    if (!text)
+        abort();
+    pthread_mutex_lock(&c->own_lock);
+    vrt_hmap_put(c->own_writes, path, text);
+    pthread_mutex_unlock(&c->own_lock);
     cJSON *resp = NULL;
     long code = 0;
     int rc = vrt_kube_request(&resp, &code, c->kube, "PATCH", url,
@@ -97,5 +106,10 @@ int vrt_status_patch(vrt_controller *c, const char *path, const cJSON *old,
     cJSON_Delete(resp);
     if (rc == VRT_OK && code >= 300)
         rc = err->code ? err->code : VRT_E_INTERNAL;
+    if (rc != VRT_OK) {
+        pthread_mutex_lock(&c->own_lock);
+        vrt_hmap_del(c->own_writes, path);
+        pthread_mutex_unlock(&c->own_lock);
+    }
     return rc;
 }

@@ -18,6 +18,7 @@ VRT_LOG_SOURCE("controller.vm");
 #define REQUEUE_TASK_MS 2000
 #define REQUEUE_IP_MS 5000
 #define REQUEUE_DEPS_MS 30000
+#define KIND "VirtualMachine"
 
 typedef struct vm_ctx {
     vrt_controller *c;
@@ -68,6 +69,8 @@ static long fail(vm_ctx *v, const char *phase, const char *reason,
 {
     vrt_cond_set(v->status, "Ready", "False", reason, message, v->gen);
     set_phase(v, phase, message);
+    vrt_event(v->c->events, v->vm, KIND, "Warning", reason, "Reconcile", "%s",
+              message);
     vrt_log_info("VM not ready vm=\"%s/%s\" reason=%s: %s", v->ns, v->name,
                  reason, message);
     return flush_status(v) ? -1 : requeue;
@@ -137,6 +140,7 @@ static const char *ref_name(vm_ctx *v, const char *ref)
 
 static long provider_error(vm_ctx *v, const char *what, const vrt_error *err)
 {
+    vrt_pool_report(v->c->pool, v->lease, err->code);
     char msg[400];
     snprintf(msg, sizeof(msg), "%s failed: %s", what, err->message);
     if (vrt_error_is_retryable(err))
@@ -166,9 +170,12 @@ static long reconcile_delete(vm_ctx *v)
                                       "Provider \"%s\" not found.",
                                       ref_name(v, "providerRef"));
         cJSON_Delete(prov);
+        if (rc == VRT_E_RATELIMIT)
+            return err.retry_after_ms; /* the Provider is busy: come back */
         if (rc == VRT_OK) {
             vrt_task_ref task;
             rc = vrt_p_destroy(&task, vrt_lease_conn(v->lease), &v->cc, id, &err);
+            vrt_pool_report(v->c->pool, v->lease, rc);
             if (rc == VRT_OK && task.id[0]) {
                 vrt_json_set_str(v->status, "lastTaskRef", task.id);
                 flush_status(v);
@@ -178,11 +185,17 @@ static long reconcile_delete(vm_ctx *v)
         if (rc != VRT_OK && rc != VRT_E_NOTFOUND && !forced) {
             vrt_cond_set(v->status, "Deleting", "False", "ProviderError",
                          err.message, v->gen);
+            vrt_event(v->c->events, v->vm, KIND, "Warning", "DeleteFailed",
+                      "Delete", "The provider did not delete the VM: %s",
+                      err.message);
             flush_status(v);
             return -1; /* the finalizer stays until the provider agrees */
         }
         vrt_log_info("Deleted VM vm=\"%s/%s\" id=\"%s\"%s", v->ns, v->name, id,
                      rc == VRT_OK ? "" : " (forced or already gone)");
+        vrt_event(v->c->events, v->vm, KIND, "Normal", "Deleted", "Delete",
+                  "Deleted VM %s on the provider%s.", id,
+                  rc == VRT_OK ? "" : " (forced, or it was already gone)");
     }
     return patch_finalizer(v, 0) ? -1 : 0;
 }
@@ -291,6 +304,8 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     if (task.id[0])
         vrt_json_set_str(v->status, "lastTaskRef", task.id);
     vrt_log_info("Created VM vm=\"%s/%s\" id=\"%s\"", v->ns, v->name, id);
+    vrt_event(v->c->events, v->vm, KIND, "Normal", "Created", "Create",
+              "Created VM %s on Provider %s.", id, vrt_meta_str(prov, "name"));
     return flush_status(v) ? -1 : REQUEUE_FAST_MS;
 }
 
@@ -322,6 +337,11 @@ static long converge_power(vm_ctx *v, const vrt_vm_info *info)
                     &err) != VRT_OK)
         return provider_error(v, "Power", &err);
     vrt_log_info("Power %s vm=\"%s/%s\"", want, v->ns, v->name);
+    vrt_event(v->c->events, v->vm, KIND, "Normal",
+              op == VRT_POWER_OP_ON ? "PoweredOn"
+              : op == VRT_POWER_OP_OFF ? "PoweredOff" : "ShuttingDown",
+              "Power", "spec.powerState is %s; the VM was %s.", want,
+              power_name(info->power_state));
     if (task.id[0])
         vrt_json_set_str(v->status, "lastTaskRef", task.id);
     return flush_status(v) ? -1 : REQUEUE_FAST_MS;
@@ -354,6 +374,9 @@ static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
         } else {
             vrt_log_info("Reconfigured vm=\"%s/%s\" cpu=%g memoryMiB=%g", v->ns,
                          v->name, cpu, mem);
+            vrt_event(v->c->events, v->vm, KIND, "Normal", "Reconfigured",
+                      "Reconfigure", "CPU %u -> %g, memory %llu -> %g MiB.",
+                      info->cpus, cpu, (unsigned long long)info->memory_mib, mem);
             if (task.id[0])
                 vrt_json_set_str(v->status, "reconfigureTaskRef", task.id);
             rc = flush_status(v) ? -1 : REQUEUE_FAST_MS;
@@ -414,7 +437,14 @@ static long reconcile_live(vm_ctx *v)
     }
     vrt_error err = VRT_ERROR_INIT;
     if (vrt_pool_acquire(&v->lease, v->c->pool, v->c, prov, &err) != VRT_OK) {
-        rc = provider_error(v, "Connecting to the provider", &err);
+        if (err.code == VRT_E_RATELIMIT) /* busy: no status change */
+            rc = err.retry_after_ms;
+        else if (err.flags & VRT_ERR_CIRCUIT_OPEN)
+            rc = fail(v, status_str(v->status, "phase") ? status_str(v->status, "phase")
+                                                        : "Pending",
+                      "ProviderUnavailable", err.message, err.retry_after_ms);
+        else
+            rc = provider_error(v, "Connecting to the provider", &err);
         goto cleanup;
     }
     const char *id = status_str(v->status, "id");
@@ -429,6 +459,7 @@ static long reconcile_live(vm_ctx *v)
         rc = provider_error(v, "Describe", &err);
         goto cleanup;
     }
+    vrt_pool_report(v->c->pool, v->lease, VRT_OK);
     vrt_vm_info_clear(&info); /* raw details are not kept in status */
     if (!info.exists) {
         /* Declarative: a VM deleted behind our back is created again. */

@@ -183,24 +183,31 @@ export default {
         libvirt,
         mock,
         runtime: nyh(runtime),
-        healthCheck: nyh(obj('Health checking of the endpoint.', {
-            enabled: bool('Check health.', { default: true }),
-            interval: duration('Time between checks.', { default: '30s' }),
-            timeout: duration('Check timeout.', { default: '10s' }),
-            failureThreshold: int32('Failures before unhealthy.',
+        healthCheck: obj('Health checking of the endpoint.', {
+            enabled: nyh(bool('Check health.', { default: true })),
+            interval: nyh(duration('Time between checks.', { default: '30s' })),
+            timeout: nyh(duration('Check timeout.', { default: '10s' })),
+            failureThreshold: int32('Consecutive calls failing with ' +
+                                    'UNAVAILABLE or TIMEOUT before the ' +
+                                    'circuit breaker stops calls to the ' +
+                                    'endpoint for a cool-down (5 s, ' +
+                                    'doubling to 60 s).',
                                     { minimum: 1, maximum: 10, default: 3 }),
-            successThreshold: int32('Successes before healthy.',
-                                    { minimum: 1, maximum: 10, default: 1 }),
-        })),
-        connectionPooling: nyh(obj('Connection pool to the endpoint.', {
-            maxConnections: int32('Maximum connections.',
-                                  { minimum: 1, maximum: 100, default: 10 }),
-            maxIdleConnections: int32('Maximum idle connections.',
-                                      { minimum: 1, default: 5 }),
-            connectionTimeout: duration('Connect timeout.', { default: '30s' }),
-            idleTimeout: duration('Idle connection lifetime.',
-                                  { default: '5m' }),
-        })),
+            successThreshold: nyh(int32('Successes before healthy.',
+                                        { minimum: 1, maximum: 10, default: 1 })),
+        }),
+        connectionPooling: obj('Connection pool to the endpoint.', {
+            maxConnections: int32('Most reconciles calling the endpoint at ' +
+                                  'once; more wait on the queue without ' +
+                                  'holding a worker. Default: three ' +
+                                  'quarters of the manager\'s workers.',
+                                  { minimum: 1, maximum: 100 }),
+            maxIdleConnections: nyh(int32('Maximum idle connections.',
+                                          { minimum: 1, default: 5 })),
+            connectionTimeout: nyh(duration('Connect timeout.', { default: '30s' })),
+            idleTimeout: nyh(duration('Idle connection lifetime.',
+                                      { default: '5m' })),
+        }),
     }),
     status: obj('Observed state of the provider.', {
         healthy: bool('Whether the endpoint answers and the credentials work.'),

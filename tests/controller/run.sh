@@ -225,6 +225,37 @@ t_wait_jp "powered on again" vm/web '{.status.phase}/{.status.powerState}' \
 t_eq "the VM kept its id across power changes" "$WEB_ID" \
     "$(jp vm/web '{.status.id}')"
 
+# --- events.k8s.io/v1 Events tell the VM's story --------------------------------
+
+# evreasons OBJNAME: the reasons of the Events regarding OBJNAME, in order.
+evreasons() {
+    k get events.events.k8s.io -o \
+        "jsonpath={range .items[?(@.regarding.name==\"$1\")]}{.reason} {end}" \
+        2>/dev/null
+}
+t_wait_jp_events() {
+    local name=$1 obj=$2 re=$3 end=$((SECONDS + WAIT)) v=''
+    while [ "$SECONDS" -lt "$end" ]; do
+        v=$(evreasons "$obj")
+        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
+            t_pass "$name"
+            return 0
+        fi
+        sleep 0.5
+    done
+    t_fail "$name" "events regarding $obj: \"$v\", wanted /$re/"
+}
+t_wait_jp_events "Events: Created, then PoweredOff and PoweredOn for vm/web" web \
+    '(^| )Created .*PoweredOff .*PoweredOn( |$)'
+t_grep "an Event names the reporting controller, the object's kind and uid" \
+    "^virtrigaud.io/manager VirtualMachine $(jp vm/web '{.metadata.uid}')\$" \
+    k get events.events.k8s.io -o \
+    'jsonpath={range .items[?(@.reason=="Created")]}{.reportingController} {.regarding.kind} {.regarding.uid}{"\n"}{end}'
+t_grep "a Created Event's note names the provider id" \
+    "^Created VM ${WEB_ID:-none} on Provider e2e\\.\$" \
+    k get events.events.k8s.io -o \
+    'jsonpath={range .items[?(@.regarding.name=="web")]}{.note}{"\n"}{end}'
+
 # --- reconfigure when the class changes -------------------------------------------
 
 vmclass resize 1 1Gi
@@ -363,6 +394,13 @@ t_wait_jp "the message names the failed create and the code" vm/doomed \
     '^Create failed: .*INVALID'
 t_wait_jp "a non-retryable failure sets phase Failed" vm/doomed \
     '{.status.phase}/{.status.id}' '^Failed/$'
+t_wait_jp_events "a Warning Event with reason ProviderError regards vm/doomed" \
+    doomed '(^| )ProviderError( |$)'
+t_grep "the Warning Event's note says what failed" '^Warning Create failed: ' \
+    k get events.events.k8s.io -o \
+    'jsonpath={range .items[?(@.regarding.name=="doomed")]}{.type} {.note}{"\n"}{end}'
+t_eq "a repeated failure is not posted again and again" 1 \
+    "$(evreasons doomed | tr ' ' '\n' | grep -c '^ProviderError$')"
 
 # --- faults: one transient UNAVAILABLE on create ------------------------------------
 
@@ -418,6 +456,55 @@ t_ready "and it is Ready again" vm/ghost
 rc=0
 t_exec timeout $((WAIT + 10)) kubectl delete vm ghost --timeout="${WAIT}s" || rc=$?
 t_eq "a VM whose provider VM is gone can still be deleted" 0 "$rc"
+
+# --- one slow Provider cannot take every worker ---------------------------------
+
+# The manager runs 4 workers.  A Provider limited to one call in flight,
+# whose every call takes 4 s, gets 4 VMs at once; a VM on a fast Provider
+# applied right after must not wait behind them.
+provider slow "  connectionPooling:
+    maxConnections: 1
+  mock:
+    latencyMs: 4000"
+for i in 1 2 3 4; do vm "slow$i" slow small; done
+sleep 0.3
+t0=$SECONDS
+vm quick e2e small
+t_ready "a VM on a fast Provider is Ready while a slow one is busy" vm/quick 3
+t_eq "and it took under 4 s (the slow Provider's call time)" 1 \
+    "$(( SECONDS - t0 < 4 ))"
+t_grep "the slow Provider's VMs are still provisioning meanwhile" \
+    'Pending|Provisioning|^$' jp vm/slow4 '{.status.phase}'
+for i in 1 2 3 4; do k delete vm "slow$i" --wait=false >/dev/null 2>&1; done
+k patch provider slow --type=merge -p '{"spec":{"mock":{"latencyMs":0}}}' \
+    >/dev/null 2>&1
+
+# --- the circuit breaker ------------------------------------------------------------
+
+# Every describe fails with UNAVAILABLE: after failureThreshold (2 here)
+# failures the breaker opens, VMs say so, and no call is made during the
+# cool-down; fixing the Provider's spec closes it.
+provider flap "  healthCheck:
+    failureThreshold: 2
+  mock:
+    faults:
+      describe:
+        code: UNAVAILABLE
+        persistent: true"
+vm fl1 flap small
+t_wait_jp "the breaker opens: Ready=False, reason ProviderUnavailable" vm/fl1 \
+    '{.status.conditions[?(@.type=="Ready")].reason}/{.status.conditions[?(@.type=="Ready")].message}' \
+    '^ProviderUnavailable/.*circuit breaker open'
+t_grep "the manager logs that the circuit opened" \
+    'Circuit opened provider="default/flap" failures=2' cat "$MGR_LOG"
+n1=$(grep -c 'vm="default/fl1" reason=ProviderError: Describe failed' "$MGR_LOG")
+sleep 3
+n2=$(grep -c 'vm="default/fl1" reason=ProviderError: Describe failed' "$MGR_LOG")
+t_eq "no describe is attempted while the circuit is open (3 s of 5)" "$n1" "$n2"
+t_run "fix the Provider (remove the fault)" \
+    k patch provider flap --type=json \
+    -p '[{"op":"remove","path":"/spec/mock/faults"}]'
+t_ready "a fixed Provider closes the circuit and the VM becomes Ready" vm/fl1 "$WAKE"
 
 # --- vrtg against the same server -----------------------------------------------
 

@@ -74,6 +74,7 @@ static void usage(FILE *out)
         "Controller:\n"
         "  --plugin-dir DIR       load provider plugins (*.so) from DIR\n"
         "  --workers N            reconcile threads (default 4)\n"
+        "  --call-timeout SECONDS deadline of each provider call (default 120)\n"
         "  --no-controller        serve the API only (standalone)\n"
         "\n"
         "General:\n"
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
            OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
            OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
-           OPT_METRICS };
+           OPT_METRICS, OPT_CALL_TIMEOUT };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
         {"plugin-dir", required_argument, NULL, OPT_PLUGINS},
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"workers", required_argument, NULL, OPT_WORKERS},
+        {"call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"watch-history", required_argument, NULL, OPT_HISTORY},
         {"metrics-addr", required_argument, NULL, OPT_METRICS},
@@ -173,6 +175,17 @@ int main(int argc, char **argv)
                 return 2;
             }
             co.workers = (uint32_t)w;
+            break;
+        }
+        case OPT_CALL_TIMEOUT: {
+            long t = strtol(optarg, &end, 10);
+            if (*end || t < 1 || t > 86400) {
+                fprintf(stderr, "virtrigaud-manager: --call-timeout \"%s\" "
+                                "must be a number of seconds from 1 to "
+                                "86400.\n", optarg);
+                return 2;
+            }
+            co.call_timeout_ms = (uint32_t)t * 1000;
             break;
         }
         case OPT_ELECT:
