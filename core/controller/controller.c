@@ -139,18 +139,32 @@ static int vm_changed(const cJSON *obj, const cJSON *old)
     const cJSON *md = cJSON_GetObjectItem(obj, "metadata");
     const cJSON *omd = cJSON_GetObjectItem(old, "metadata");
     static const char *const keys[] = {"generation", "deletionTimestamp",
-                                       "finalizers", "annotations", "labels"};
+                                       "annotations", "labels"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const cJSON *a = cJSON_GetObjectItem(md, keys[i]);
         const cJSON *b = cJSON_GetObjectItem(omd, keys[i]);
         if (!a != !b || (a && !cJSON_Compare(a, b, 1)))
             return 1;
     }
-    return 0;
+    /* Finalizers: ours is added and removed by the reconcile itself (its
+     * echo is recognised as an own write); any other change counts. */
+    cJSON *fl[2] = {cJSON_Duplicate(cJSON_GetObjectItem(md, "finalizers"), 1),
+                    cJSON_Duplicate(cJSON_GetObjectItem(omd, "finalizers"), 1)};
+    for (int k = 0; k < 2; k++)
+        for (int i = cJSON_GetArraySize(fl[k]) - 1; i >= 0; i--) {
+            const char *f = cJSON_GetStringValue(cJSON_GetArrayItem(fl[k], i));
+            if (f && strcmp(f, VM_FINALIZER) == 0)
+                cJSON_DeleteItemFromArray(fl[k], i);
+        }
+    int same = cJSON_GetArraySize(fl[0]) == cJSON_GetArraySize(fl[1]) &&
+               (cJSON_GetArraySize(fl[0]) == 0 || cJSON_Compare(fl[0], fl[1], 1));
+    cJSON_Delete(fl[0]);
+    cJSON_Delete(fl[1]);
+    return !same;
 }
 
-/* Whether obj, as the watch reports it, is the result of our own status
- * write (and forgets that write when the object is gone). */
+/* Whether obj, as the watch reports it, only echoes our own status
+ * writes (and forgets them when the object is gone). */
 static int own_write(vrt_controller *c, const char *plural, const char *type,
                      const cJSON *obj)
 {
@@ -158,18 +172,11 @@ static int own_write(vrt_controller *c, const char *plural, const char *type,
     const char *ns = vrt_meta_str(obj, "namespace");
     const char *name = vrt_meta_str(obj, "name");
     vrt_object_path(path, sizeof(path), plural, ns ? ns : "", name ? name : "");
-    pthread_mutex_lock(&c->own_lock);
-    int ours = 0;
     if (strcmp(type, "DELETED") == 0) {
-        vrt_hmap_del(c->own_writes, path);
-    } else {
-        const char *mine = vrt_hmap_get(c->own_writes, path);
-        cJSON *wrote = mine ? cJSON_Parse(mine) : NULL;
-        ours = wrote && cJSON_Compare(wrote, cJSON_GetObjectItem(obj, "status"), 1);
-        cJSON_Delete(wrote);
+        vrt_own_forget(c, path);
+        return 0;
     }
-    pthread_mutex_unlock(&c->own_lock);
-    return ours;
+    return vrt_own_is_echo(c, path, obj);
 }
 
 static void on_vm(void *opaque, const char *type, const cJSON *obj,
@@ -274,8 +281,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     c->queue = vrt_queue_new();
     c->pool = vrt_pool_new(c->opts.workers);
     c->events = vrt_recorder_start(kube);
-    pthread_mutex_init(&c->own_lock, NULL);
-    c->own_writes = vrt_hmap_new(free);
+    vrt_own_init(c);
     static const vrt_informer_fn fns[INF_COUNT] = {
         [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
@@ -314,8 +320,7 @@ void vrt_controller_stop(vrt_controller *c)
         vrt_informer_stop(c->inf[i]);
     vrt_pool_free(c->pool);
     vrt_queue_free(c->queue);
-    vrt_hmap_free(c->own_writes);
-    pthread_mutex_destroy(&c->own_lock);
+    vrt_own_fini(c);
     free(c->workers);
     free(c);
 }

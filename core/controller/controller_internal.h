@@ -37,10 +37,8 @@ struct vrt_controller {
     vrt_informer *inf[INF_COUNT];
     vrt_pool *pool;
     vrt_recorder *events;
-    /* object path -> the status we last wrote (JSON text), so the watch
-     * event of our own write does not wake the object again. */
     pthread_mutex_t own_lock;
-    vrt_hmap *own_writes;
+    vrt_hmap *own_writes;   /* object path -> own_write (own_writes.c) */
     pthread_t *workers;
     uint32_t n_workers;
 };
@@ -76,6 +74,18 @@ void vrt_recorder_stop(vrt_recorder *r);
 void vrt_event(vrt_recorder *r, const cJSON *obj, const char *kind,
                const char *type, const char *reason, const char *action,
                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* own_writes.c: telling the echoes of our status writes from changes. */
+void vrt_own_init(vrt_controller *c);
+void vrt_own_fini(vrt_controller *c);
+/* Around a status write of object `path`: begin before sending it, end
+ * with the server's answer (ok = accepted). */
+void vrt_own_begin(vrt_controller *c, const char *path, const cJSON *status);
+void vrt_own_end(vrt_controller *c, const char *path, const cJSON *resp,
+                 int ok);
+/* Whether a status-only event about `obj` is an echo of our writes. */
+int vrt_own_is_echo(vrt_controller *c, const char *path, const cJSON *obj);
+void vrt_own_forget(vrt_controller *c, const char *path);
 
 /* status.c: conditions and status writes */
 /* Sets condition `type` in status.conditions (creating the array),

@@ -91,25 +91,16 @@ int vrt_status_patch(vrt_controller *c, const char *path, const cJSON *old,
                           old ? merge_patch_between(old, status)
                               : cJSON_Duplicate(status, 1));
     /* Remembered before sending: the watch may report the write before
-     * the response to the PATCH arrives. */
-    char *text = cJSON_PrintUnformatted(status);
-    if (!text)
-        abort();
-    pthread_mutex_lock(&c->own_lock);
-    vrt_hmap_put(c->own_writes, path, text);
-    pthread_mutex_unlock(&c->own_lock);
+     * the answer to the PATCH arrives. */
+    vrt_own_begin(c, path, status);
     cJSON *resp = NULL;
     long code = 0;
     int rc = vrt_kube_request(&resp, &code, c->kube, "PATCH", url,
                               "application/merge-patch+json", body, err);
     cJSON_Delete(body);
-    cJSON_Delete(resp);
     if (rc == VRT_OK && code >= 300)
         rc = err->code ? err->code : VRT_E_INTERNAL;
-    if (rc != VRT_OK) {
-        pthread_mutex_lock(&c->own_lock);
-        vrt_hmap_del(c->own_writes, path);
-        pthread_mutex_unlock(&c->own_lock);
-    }
+    vrt_own_end(c, path, resp, rc == VRT_OK);
+    cJSON_Delete(resp);
     return rc;
 }

@@ -108,8 +108,11 @@ static int patch_finalizer(vm_ctx *v, int add)
     cJSON *resp = NULL;
     long code = 0;
     vrt_error err = VRT_ERROR_INIT;
+    /* Our own write: its watch event need not wake the VM again. */
+    vrt_own_begin(v->c, v->path, v->status);
     int rc = vrt_kube_request(&resp, &code, v->c->kube, "PATCH", v->path,
                               "application/merge-patch+json", body, &err);
+    vrt_own_end(v->c, v->path, resp, rc == VRT_OK && code < 300);
     cJSON_Delete(body);
     cJSON_Delete(resp);
     if (rc != VRT_OK || (code >= 300 && code != 404)) {
@@ -378,7 +381,7 @@ static long converge_resources(vm_ctx *v, const vrt_vm_info *info,
                       "Reconfigure", "CPU %u -> %g, memory %llu -> %g MiB.",
                       info->cpus, cpu, (unsigned long long)info->memory_mib, mem);
             if (task.id[0])
-                vrt_json_set_str(v->status, "reconfigureTaskRef", task.id);
+                vrt_json_set_str(v->status, "lastTaskRef", task.id);
             rc = flush_status(v) ? -1 : REQUEUE_FAST_MS;
         }
         free(text);
@@ -450,32 +453,50 @@ static long reconcile_live(vm_ctx *v)
     const char *id = status_str(v->status, "id");
     if (!id || !*id) {
         rc = create_vm(v, cls, image, prov, atts);
-        goto cleanup;
+        /* The id is written.  A create without a task goes on to power
+         * and status in this pass instead of a round trip through the
+         * queue. */
+        if (rc != REQUEUE_FAST_MS || status_str(v->status, "lastTaskRef"))
+            goto cleanup;
+        id = status_str(v->status, "id");
     }
     if ((rc = poll_task(v)) != 0)
         goto cleanup;
     vrt_vm_info info;
-    if (vrt_p_describe(&info, vrt_lease_conn(v->lease), &v->cc, id, &err) != VRT_OK) {
-        rc = provider_error(v, "Describe", &err);
-        goto cleanup;
+    /* Describe, act, and describe again after an action that finished at
+     * once (no task), so one pass ends with a true status. */
+    for (int pass = 0;; pass++) {
+        if (vrt_p_describe(&info, vrt_lease_conn(v->lease), &v->cc, id, &err) != VRT_OK) {
+            rc = provider_error(v, "Describe", &err);
+            goto cleanup;
+        }
+        vrt_pool_report(v->c->pool, v->lease, VRT_OK);
+        vrt_vm_info_clear(&info); /* raw details are not kept in status */
+        if (!info.exists) {
+            /* Declarative: a VM deleted behind our back is created again. */
+            vrt_log_warn("VM vanished from the provider vm=\"%s/%s\" id=\"%s\"; "
+                         "creating it again.",
+                         v->ns, v->name, id);
+            cJSON_DeleteItemFromObjectCaseSensitive(v->status, "id");
+            rc = fail(v, "Pending", "ProviderError",
+                      "The VM disappeared from the provider; recreating it.",
+                      REQUEUE_FAST_MS);
+            goto cleanup;
+        }
+        int again = pass < 2;
+        if ((rc = converge_power(v, &info)) != 0) {
+            if (rc == REQUEUE_FAST_MS && again && !status_str(v->status, "lastTaskRef"))
+                continue;
+            goto cleanup;
+        }
+        if ((rc = converge_resources(v, &info, cls, image, prov, atts)) != 0) {
+            if (rc == REQUEUE_FAST_MS && again &&
+                !status_str(v->status, "lastTaskRef"))
+                continue;
+            goto cleanup;
+        }
+        break;
     }
-    vrt_pool_report(v->c->pool, v->lease, VRT_OK);
-    vrt_vm_info_clear(&info); /* raw details are not kept in status */
-    if (!info.exists) {
-        /* Declarative: a VM deleted behind our back is created again. */
-        vrt_log_warn("VM vanished from the provider vm=\"%s/%s\" id=\"%s\"; "
-                     "creating it again.",
-                     v->ns, v->name, id);
-        cJSON_DeleteItemFromObjectCaseSensitive(v->status, "id");
-        rc = fail(v, "Pending", "ProviderError",
-                  "The VM disappeared from the provider; recreating it.",
-                  REQUEUE_FAST_MS);
-        goto cleanup;
-    }
-    if ((rc = converge_power(v, &info)) != 0)
-        goto cleanup;
-    if ((rc = converge_resources(v, &info, cls, image, prov, atts)) != 0)
-        goto cleanup;
     report(v, &info);
     rc = flush_status(v) ? -1
          : info.power_state == VRT_POWER_ON && info.ip_count == 0 ? REQUEUE_IP_MS
@@ -504,10 +525,10 @@ long vrt_reconcile_vm(vrt_controller *c, const char *ns, const char *name)
     long rc;
     if (vrt_meta_str(v.vm, "deletionTimestamp"))
         rc = reconcile_delete(&v);
-    else if (!has_finalizer(v.vm))
-        rc = patch_finalizer(&v, 1) ? -1 : 0; /* the update requeues us */
+    else if (!has_finalizer(v.vm) && patch_finalizer(&v, 1))
+        rc = -1;
     else
-        rc = reconcile_live(&v);
+        rc = reconcile_live(&v); /* the finalizer is on: go on at once */
 
     vrt_pool_release(c->pool, v.lease);
     cJSON_Delete(v.vm);

@@ -322,6 +322,8 @@ t_eq "its volumes are gone" "" "$(pool_vols | grep "^$VM" || true)"
 lap "deleted"
 
 # --- (c) bad input ------------------------------------------------------------------
+# A loopback port nothing listens on: the connection is refused at once.
+REFUSED_PORT=$(t_free_port)
 cat >"$D/bad.yaml" <<EOF
 apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMImage
@@ -338,6 +340,55 @@ spec:
   classRef: {name: tiny}
   imageRef: {name: missing}
   powerState: "On"
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata: {name: nopool}
+spec:
+  source:
+    libvirt: {path: base.qcow2, format: qcow2, storagePool: no-such-pool}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-nopool}
+spec:
+  providerRef: {name: local}
+  classRef: {name: tiny}
+  imageRef: {name: nopool}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMNetworkAttachment
+metadata: {name: badnet}
+spec:
+  network:
+    libvirt: {networkName: "lan/../x y"}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-badname}
+spec:
+  providerRef: {name: local}
+  classRef: {name: tiny}
+  imageRef: {name: busybox}
+  networks:
+    - name: eth0
+      networkRef: {name: badnet}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: refused}
+spec:
+  type: libvirt
+  endpoint: qemu+tcp://127.0.0.1:$REFUSED_PORT/system
+  libvirt: {domainType: qemu}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-refused}
+spec:
+  providerRef: {name: refused}
+  classRef: {name: tiny}
+  imageRef: {name: busybox}
 EOF
 if [ "$ASAN" = 0 ]; then
     cat >>"$D/bad.yaml" <<EOF
@@ -375,6 +426,28 @@ else
 fi
 t_eq "a missing image volume: no domain defined" "" \
     "$(vsh list --all --name | grep -Fx "$TAG-badimg" || true)"
+if wait_for 40 has_false "$TAG-nopool" no-such-pool; then
+    t_pass "a missing storage pool: Ready=False naming it ($(ready_msg "$TAG-nopool"))"
+else
+    t_fail "a missing storage pool: Ready=False naming it" \
+        "got \"$(ready_msg "$TAG-nopool")\"" "$(tail -n 20 "$MGR_LOG")"
+fi
+if wait_for 40 has_false "$TAG-badname" 'networks[0].network'; then
+    t_pass "an invalid network name: Ready=False naming the field ($(ready_msg "$TAG-badname"))"
+else
+    t_fail "an invalid network name: Ready=False naming the field" \
+        "got \"$(ready_msg "$TAG-badname")\"" "$(tail -n 20 "$MGR_LOG")"
+fi
+if wait_for 40 has_false "$TAG-refused" "127.0.0.1"; then
+    t_pass "a host that refuses the connection: Ready=False naming it ($(ready_msg "$TAG-refused"))"
+else
+    t_fail "a host that refuses the connection: Ready=False naming it" \
+        "got \"$(ready_msg "$TAG-refused")\"" "$(tail -n 20 "$MGR_LOG")"
+fi
+for n in nopool badname refused; do
+    t_eq "$n: no domain defined" "" \
+        "$(vsh list --all --name | grep -Fx "$TAG-$n" || true)"
+done
 
 if [ "$ASAN" = 1 ]; then
     for n in "an unreachable qemu+ssh host: ProviderAvailable=False" \
@@ -399,7 +472,7 @@ else
     fi
 fi
 t_run "the manager still answers" k get vm
-bad_vms=("$TAG-badimg")
+bad_vms=("$TAG-badimg" "$TAG-nopool" "$TAG-badname" "$TAG-refused")
 [ "$ASAN" = 0 ] && bad_vms+=("$TAG-unreach")
 t_run "delete the bad VMs" k delete vm "${bad_vms[@]}" --timeout=60s
 lap "bad input done"
