@@ -14,6 +14,8 @@
 # A tools/NAME/module.mk or plugins/NAME/module.mk may set NAME_PKGS
 # (pkg-config names) and NAME_LIBS.
 
+.DEFAULT_GOAL := all
+
 BUILD     ?= build
 PREFIX    ?= /usr/local
 CC        ?= cc

@@ -56,9 +56,11 @@ void vrt_pool_free(vrt_pool *p);
 int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
                      const cJSON *provider, vrt_error *err);
 vrt_pconn *vrt_lease_conn(vrt_lease *l);
-/* Feeds the circuit breaker with the result of a provider call made
- * through `l` (VRT_OK, or the error code).  NULL-safe. */
-void vrt_pool_report(vrt_pool *p, vrt_lease *l, int32_t code);
+/* Feeds the circuit breaker of Provider `key` ("ns/name") with the result
+ * of a call to it: NULL for success, else the error. */
+void vrt_pool_report(vrt_pool *p, const char *key, const vrt_error *err);
+/* "ns/name" of the Provider a lease is for. */
+const char *vrt_lease_key(const vrt_lease *l);
 /* err->flags bit: the call was refused by the circuit breaker. */
 #define VRT_ERR_CIRCUIT_OPEN (1u << 30)
 void vrt_pool_release(vrt_pool *p, vrt_lease *l);
@@ -86,6 +88,29 @@ void vrt_own_end(vrt_controller *c, const char *path, const cJSON *resp,
 /* Whether a status-only event about `obj` is an echo of our writes. */
 int vrt_own_is_echo(vrt_controller *c, const char *path, const cJSON *obj);
 void vrt_own_forget(vrt_controller *c, const char *path);
+
+/* secret.c: Secrets as NULL-ended lists of key, value pairs (decoded). */
+/* Reads the Secret `ref` ({name, namespace}; namespace defaults to `ns`);
+ * a ref without a name gives an empty list.  *rv gets its version. */
+int vrt_secret_load(char ***out, char rv[32], vrt_controller *c,
+                    const char *ns, const cJSON *ref, vrt_error *err);
+/* The value of `key`, or NULL. */
+const char *vrt_secret_value(char *const *pairs, const char *key);
+/* Wipes and frees.  NULL-safe. */
+void vrt_secrets_free(char **pairs);
+
+/* cloudinit.c: the cloud-init documents of a VM. */
+typedef struct vrt_cloudinit {
+    char *user_data, *meta_data, *network_config; /* NULL when absent */
+} vrt_cloudinit;
+/* Gathers user-data and meta-data from spec.userData / spec.metaData
+ * (inline and Secret, as the reference project merges them) and renders
+ * network-config from static addresses.  On failure (a missing Secret or
+ * key) `msg` says what is missing. */
+int vrt_cloudinit_build(vrt_cloudinit *out, vrt_controller *c,
+                        const cJSON *vm, const cJSON *atts, char *msg,
+                        size_t size);
+void vrt_cloudinit_clear(vrt_cloudinit *ci);
 
 /* status.c: conditions and status writes */
 /* Sets condition `type` in status.conditions (creating the array),

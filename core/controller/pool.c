@@ -21,7 +21,6 @@
 #include <vrt/log.h>
 #include <vrt/metrics.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +48,7 @@ typedef struct breaker {
     int threshold;
     uint64_t open_until_ms;    /* 0 = closed */
     uint32_t cooldown_ms;
+    char last_error[VRT_ERROR_MESSAGE_MAX]; /* of the last counted failure */
 } breaker;
 
 struct vrt_pool {
@@ -69,19 +69,10 @@ vrt_pool *vrt_pool_new(uint32_t workers)
     return p;
 }
 
-static void secrets_free(char **s)
-{
-    for (size_t i = 0; s && s[i]; i++) {
-        OPENSSL_cleanse(s[i], strlen(s[i]));
-        free(s[i]);
-    }
-    free(s);
-}
-
 static void lease_free(vrt_lease *l)
 {
     vrt_pconn_close(l->conn);
-    secrets_free(l->secrets);
+    vrt_secrets_free(l->secrets);
     free(l->fingerprint);
     free(l);
 }
@@ -99,84 +90,6 @@ void vrt_pool_free(vrt_pool *p)
     vrt_hmap_free(p->breakers);
     pthread_mutex_destroy(&p->lock);
     free(p);
-}
-
-/* The Secret's data, base64-decoded, as pairs.  *rv gets its version. */
-static int load_secret(char ***out, char rv[32], vrt_controller *c,
-                       const char *ns, const cJSON *ref, vrt_error *err)
-{
-    *out = NULL;
-    rv[0] = '\0';
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
-    const char *sns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
-    if (!name) {
-        *out = calloc(1, sizeof(char *));
-        if (!*out)
-            abort();
-        return VRT_OK; /* no credentials: fine for mock and local libvirt */
-    }
-    char path[600];
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
-             sns && *sns ? sns : ns, name);
-    cJSON *sec = NULL;
-    long status = 0;
-    int rc = vrt_kube_request(&sec, &status, c->kube, "GET", path, NULL, NULL,
-                              err);
-    if (rc == VRT_OK && status != 200)
-        rc = vrt_error_set(err, status == 404 ? VRT_E_NOTFOUND : err->code,
-                           "The credentials Secret \"%s/%s\" cannot be read "
-                           "(HTTP %ld).",
-                           sns && *sns ? sns : ns, name, status);
-    if (rc != VRT_OK) {
-        cJSON_Delete(sec);
-        return rc;
-    }
-    const cJSON *data = cJSON_GetObjectItem(sec, "data");
-    const cJSON *sdata = cJSON_GetObjectItem(sec, "stringData");
-    size_t n = (size_t)cJSON_GetArraySize(data) + (size_t)cJSON_GetArraySize(sdata);
-    char **pairs = calloc(2 * n + 1, sizeof(char *));
-    if (!pairs)
-        abort();
-    size_t i = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, data) {
-        const char *b64 = cJSON_GetStringValue(it);
-        if (!b64)
-            continue;
-        size_t len = strlen(b64);
-        unsigned char *v = calloc(1, len / 4 * 3 + 4);
-        if (!v)
-            abort();
-        int m = EVP_DecodeBlock(v, (const unsigned char *)b64, (int)len);
-        if (m < 0) {
-            free(v);
-            continue;
-        }
-        while (len > 0 && b64[len - 1] == '=') {
-            len--;
-            m--;
-        }
-        v[m] = '\0';
-        pairs[i++] = strdup(it->string);
-        pairs[i++] = (char *)v;
-    }
-    cJSON_ArrayForEach(it, sdata) {
-        if (cJSON_IsString(it)) {
-            pairs[i++] = strdup(it->string);
-            pairs[i++] = strdup(it->valuestring);
-        }
-    }
-    const char *srv = cJSON_GetStringValue(cJSON_GetObjectItem(
-        cJSON_GetObjectItem(sec, "metadata"), "resourceVersion"));
-    snprintf(rv, 32, "%s", srv ? srv : "");
-    /* Wipe the decoded copy held by cJSON before freeing it. */
-    cJSON_ArrayForEach(it, data) {
-        if (cJSON_IsString(it))
-            OPENSSL_cleanse(it->valuestring, strlen(it->valuestring));
-    }
-    cJSON_Delete(sec);
-    *out = pairs;
-    return VRT_OK;
 }
 
 static int32_t secret_cb(size_t *len, void *opaque, const char *key,
@@ -261,34 +174,36 @@ static int breaker_check(vrt_pool *p, const char *key, const char *fp,
         return VRT_OK; /* closed, or half open: let calls try */
     int rc = vrt_error_set(err, VRT_E_UNAVAILABLE,
                            "Provider \"%s\" is not called for %llu s more: its "
-                           "last %d calls failed (circuit breaker open).",
+                           "last %d calls failed (circuit breaker open); the "
+                           "last error: %s",
                            key,
                            (unsigned long long)(b->open_until_ms - now + 999) / 1000,
-                           b->failures);
+                           b->failures, b->last_error);
     err->retry_after_ms = (uint32_t)(b->open_until_ms - now);
     err->flags |= VRT_ERR_CIRCUIT_OPEN;
     return rc;
 }
 
-void vrt_pool_report(vrt_pool *p, vrt_lease *l, int32_t code)
+void vrt_pool_report(vrt_pool *p, const char *key, const vrt_error *err)
 {
-    if (!l)
-        return;
+    int32_t code = err ? err->code : VRT_OK;
     int counts = code == VRT_E_UNAVAILABLE || code == VRT_E_TIMEOUT;
-    if (!counts && code != VRT_OK)
+    if (!key || (!counts && code != VRT_OK) || (err && (err->flags & VRT_ERR_CIRCUIT_OPEN)))
         return; /* the endpoint answered: says nothing about its health */
     pthread_mutex_lock(&p->lock);
-    breaker *b = vrt_hmap_get(p->breakers, l->key);
+    breaker *b = vrt_hmap_get(p->breakers, key);
     if (b) {
         if (code == VRT_OK) {
             if (b->open_until_ms) {
-                vrt_log_info("Circuit closed provider=\"%s\"", l->key);
-                breaker_gauge(l->key, 0);
+                vrt_log_info("Circuit closed provider=\"%s\"", key);
+                breaker_gauge(key, 0);
             }
             b->failures = 0;
             b->open_until_ms = 0;
             b->cooldown_ms = BREAKER_COOLDOWN_MS;
-        } else if (++b->failures >= b->threshold) {
+        } else if (snprintf(b->last_error, sizeof(b->last_error), "%s",
+                            err->message) >= 0 &&
+                   ++b->failures >= b->threshold) {
             uint64_t now = vrt_now_ms();
             if (b->open_until_ms && now >= b->open_until_ms) /* trial failed */
                 b->cooldown_ms = b->cooldown_ms * 2 > BREAKER_COOLDOWN_MAX_MS
@@ -298,8 +213,8 @@ void vrt_pool_report(vrt_pool *p, vrt_lease *l, int32_t code)
                 b->open_until_ms = now + b->cooldown_ms;
                 vrt_log_warn("Circuit opened provider=\"%s\" failures=%d "
                              "cooldown_ms=%u",
-                             l->key, b->failures, b->cooldown_ms);
-                breaker_gauge(l->key, 1);
+                             key, b->failures, b->cooldown_ms);
+                breaker_gauge(key, 1);
             }
         }
     }
@@ -329,7 +244,7 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
                              type, key);
 
     char **secrets = NULL, srv[32];
-    int rc = load_secret(&secrets, srv, c, ns ? ns : "default",
+    int rc = vrt_secret_load(&secrets, srv, c, ns ? ns : "default",
                          cJSON_GetObjectItem(spec, "credentialSecretRef"), err);
     if (rc != VRT_OK)
         return rc;
@@ -361,7 +276,7 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
     if (rc != VRT_OK || *out) {
         free(fp);
         free(spec_json);
-        secrets_free(secrets);
+        vrt_secrets_free(secrets);
         return rc;
     }
 
@@ -393,6 +308,11 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
 vrt_pconn *vrt_lease_conn(vrt_lease *l)
 {
     return l->conn;
+}
+
+const char *vrt_lease_key(const vrt_lease *l)
+{
+    return l->key;
 }
 
 /* Closes stale leases nobody holds.  Called with the lock held; returns

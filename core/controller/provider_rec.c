@@ -71,7 +71,7 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
     }
     if (rc0 == VRT_OK) {
         rc0 = vrt_p_validate(vrt_lease_conn(lease), &cc, &err);
-        vrt_pool_report(c->pool, lease, rc0);
+        vrt_pool_report(c->pool, vrt_lease_key(lease), rc0 == VRT_OK ? NULL : &err);
     }
     if (rc0 == VRT_OK) {
         healthy = 1;

@@ -29,6 +29,7 @@ typedef struct vm_ctx {
     cJSON *old_status;   /* as read, owned, for change detection */
     double gen;
     vrt_lease *lease;
+    char pkey[400];      /* "ns/name" of the Provider, once resolved */
     vrt_call_ctx cc;
 } vm_ctx;
 
@@ -131,6 +132,8 @@ static cJSON *resolve_ref(vm_ctx *v, int which, const char *ref)
     const char *ns = cJSON_GetStringValue(cJSON_GetObjectItem(r, "namespace"));
     if (!name)
         return NULL;
+    if (which == INF_PROVIDER)
+        snprintf(v->pkey, sizeof(v->pkey), "%s/%s", ns && *ns ? ns : v->ns, name);
     return vrt_informer_get(v->c->inf[which], ns && *ns ? ns : v->ns, name);
 }
 
@@ -143,7 +146,7 @@ static const char *ref_name(vm_ctx *v, const char *ref)
 
 static long provider_error(vm_ctx *v, const char *what, const vrt_error *err)
 {
-    vrt_pool_report(v->c->pool, v->lease, err->code);
+    vrt_pool_report(v->c->pool, v->pkey[0] ? v->pkey : NULL, err);
     char msg[400];
     snprintf(msg, sizeof(msg), "%s failed: %s", what, err->message);
     if (vrt_error_is_retryable(err))
@@ -178,7 +181,8 @@ static long reconcile_delete(vm_ctx *v)
         if (rc == VRT_OK) {
             vrt_task_ref task;
             rc = vrt_p_destroy(&task, vrt_lease_conn(v->lease), &v->cc, id, &err);
-            vrt_pool_report(v->c->pool, v->lease, rc);
+            vrt_pool_report(v->c->pool, vrt_lease_key(v->lease),
+                            rc == VRT_OK ? NULL : &err);
             if (rc == VRT_OK && task.id[0]) {
                 vrt_json_set_str(v->status, "lastTaskRef", task.id);
                 flush_status(v);
@@ -278,20 +282,23 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     cJSON *spec = build_spec(v, cls, image, prov, atts, why, sizeof(why));
     if (!spec)
         return fail(v, "Failed", "ValidationError", why, 0);
+    vrt_cloudinit ci;
+    if (vrt_cloudinit_build(&ci, v->c, v->vm, atts, why, sizeof(why))) {
+        cJSON_Delete(spec);
+        return fail(v, "Pending", "WaitingForDependencies", why, REQUEUE_DEPS_MS);
+    }
     char *spec_text = cJSON_PrintUnformatted(spec);
     cJSON_Delete(spec);
-    const cJSON *ud = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(v->vm, "spec"),
-                                                "userData"),
-                            "cloudInit"),
-        "inline");
-    const char *user_data = cJSON_GetStringValue(ud);
     vrt_vm_spec vs = {
         .struct_size = sizeof(vs),
         .name = v->name,
         .spec_json = spec_text,
-        .user_data = (const uint8_t *)user_data,
-        .user_data_len = user_data ? strlen(user_data) : 0,
+        .user_data = (const uint8_t *)ci.user_data,
+        .user_data_len = ci.user_data ? strlen(ci.user_data) : 0,
+        .meta_data = (const uint8_t *)ci.meta_data,
+        .meta_data_len = ci.meta_data ? strlen(ci.meta_data) : 0,
+        .network_data = (const uint8_t *)ci.network_config,
+        .network_data_len = ci.network_config ? strlen(ci.network_config) : 0,
     };
     set_phase(v, "Provisioning", "Creating the VM on the provider.");
     vrt_cond_set(v->status, "Provisioning", "True", "Creating",
@@ -301,6 +308,7 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     vrt_error err = VRT_ERROR_INIT;
     int rc = vrt_p_create(id, &task, vrt_lease_conn(v->lease), &v->cc, &vs, &err);
     free(spec_text);
+    vrt_cloudinit_clear(&ci);
     if (rc != VRT_OK)
         return provider_error(v, "Create", &err);
     vrt_json_set_str(v->status, "id", id);
@@ -470,7 +478,7 @@ static long reconcile_live(vm_ctx *v)
             rc = provider_error(v, "Describe", &err);
             goto cleanup;
         }
-        vrt_pool_report(v->c->pool, v->lease, VRT_OK);
+        vrt_pool_report(v->c->pool, v->pkey, NULL);
         vrt_vm_info_clear(&info); /* raw details are not kept in status */
         if (!info.exists) {
             /* Declarative: a VM deleted behind our back is created again. */

@@ -117,6 +117,9 @@ typedef struct mock_vm {
     char source_id[VRT_ID_MAX]; /* clone source, or empty */
     char disk_seed[VRT_ID_MAX]; /* disk content is derived from this */
     char *spec_json;            /* as created, for idempotent create */
+    /* The cloud-init documents create was given (NUL-terminated copies),
+     * kept so tests can see what the core sent; NULL when absent. */
+    char *user_data, *meta_data, *network_data;
     int32_t power;
     int32_t linked;
     uint32_t cpus;

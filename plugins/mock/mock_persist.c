@@ -60,6 +60,9 @@ static cJSON *vm_json(const mock_vm *vm)
         add_str(o, "sourceId", vm->source_id) ||
         add_str(o, "diskSeed", vm->disk_seed) ||
         add_str(o, "spec", vm->spec_json) ||
+        (vm->user_data && add_str(o, "userData", vm->user_data)) ||
+        (vm->meta_data && add_str(o, "metaData", vm->meta_data)) ||
+        (vm->network_data && add_str(o, "networkConfig", vm->network_data)) ||
         add_num(o, "power", vm->power) || add_num(o, "linked", vm->linked) ||
         add_num(o, "cpus", vm->cpus) ||
         add_num(o, "hwVersion", vm->hw_version) ||
@@ -268,6 +271,13 @@ static int32_t load_vm(mock_state *st, const cJSON *o, vrt_error *err)
     st->vms[st->nvms++] = vm; /* freed with the state on failure */
     if (!(vm->spec_json = mock_strdup(spec->valuestring)))
         return mock_err(err, VRT_E_INTERNAL, "Out of memory.");
+    static const char *const docs[] = {"userData", "metaData", "networkConfig"};
+    char **dst[] = {&vm->user_data, &vm->meta_data, &vm->network_data};
+    for (size_t i = 0; i < 3; i++) {
+        const char *d = cJSON_GetStringValue(cJSON_GetObjectItem(o, docs[i]));
+        if (d && !(*dst[i] = mock_strdup(d)))
+            return mock_err(err, VRT_E_INTERNAL, "Out of memory.");
+    }
     rc = mock_json_uint(&vm->seq, o, "seq", 1, 1ull << 53, "stateFile", err);
     if (rc == VRT_OK)
         rc = read_str(vm->id, sizeof(vm->id), o, "id", 1, err);

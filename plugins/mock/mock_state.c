@@ -23,6 +23,9 @@ static void vm_free(mock_vm *vm)
         free(vm->snaps[i].description);
     free(vm->snaps);
     free(vm->spec_json);
+    free(vm->user_data);
+    free(vm->meta_data);
+    free(vm->network_data);
     free(vm);
 }
 

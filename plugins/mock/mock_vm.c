@@ -76,6 +76,19 @@ static int32_t check_spec(const vrt_vm_spec *spec, mock_method m,
     return VRT_OK;
 }
 
+/* A NUL-terminated copy of a cloud-init document (NULL stays NULL). */
+static int copy_doc(char **out, const uint8_t *bytes, size_t len)
+{
+    if (!bytes || !len)
+        return 0;
+    *out = malloc(len + 1);
+    if (!*out)
+        return -1;
+    memcpy(*out, bytes, len);
+    (*out)[len] = '\0';
+    return 0;
+}
+
 /*
  * The host a new VM lands on: spec_json.placement.host when it names one
  * of the mock's hosts (placement is a hint, so anything else is ignored),
@@ -139,7 +152,12 @@ static int32_t create_locked(char id[VRT_ID_MAX], int *created,
     if (rc != VRT_OK)
         return rc;
     vm->spec_json = mock_strdup(spec->spec_json);
-    if (!vm->spec_json) {
+    if (!vm->spec_json || copy_doc(&vm->user_data, spec->user_data,
+                                   spec->user_data_len) ||
+        copy_doc(&vm->meta_data, spec->meta_data, spec->meta_data_len) ||
+        (VRT_HAS_MEMBER(spec, vrt_vm_spec, network_data_len) &&
+         copy_doc(&vm->network_data, spec->network_data,
+                  spec->network_data_len))) {
         mock_vm_remove(st, vm);
         return mock_err(err, VRT_E_INTERNAL, "Out of memory.");
     }

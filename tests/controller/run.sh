@@ -374,6 +374,95 @@ t_run "kubectl delete vm wired" k delete vm wired --wait=true --timeout=30s
 t_wait_jp "connectedVMs drops when the VM goes" vmnetworkattachment/lan \
     '{.status.connectedVMs}' '^0$' "$WAKE"
 
+# --- cloud-init from inline and Secret sources, network-config from static IPs --
+
+manifest ci-secret <<'EOF'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: ci-docs
+stringData:
+  user-data: |
+    #!/bin/sh
+    echo secret-part-4711
+  meta-data: "local-hostname: from-secret"
+EOF
+apply ci-secret
+manifest vm-ci <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata:
+  name: ci
+spec:
+  providerRef:
+    name: netp
+  classRef:
+    name: small
+  imageRef:
+    name: img
+  userData:
+    cloudInit:
+      inline: |
+        #cloud-config
+        runcmd: [echo inline-part-0815]
+      secretRef:
+        name: ci-docs
+  metaData:
+    cloudInit:
+      inline: "instance-id: ci-1"
+      secretRef:
+        name: ci-docs
+  networks:
+    - name: eth0
+      ipAddress: 10.1.2.3
+      prefix: 26
+      gateway: 10.1.2.1
+      dns: "10.1.2.53,10.1.2.54"
+EOF
+apply vm-ci
+t_ready "a VM with cloud-init from inline and Secret sources is Ready" vm/ci
+ci_doc() { # ci_doc KEY: that document of VM "ci" in the mock's state file
+    node -e 'const s=require(process.argv[1]);const v=s.vms.find(x=>x.name==="ci");
+             process.stdout.write(v && v[process.argv[2]] || "")' "$NETSTATE" "$1"
+}
+t_grep "inline and Secret user-data become one MIME multipart archive" \
+    '^Content-Type: multipart/mixed' ci_doc userData
+t_grep "... with the inline part as text/cloud-config" \
+    'inline-part-0815' ci_doc userData
+t_grep "... and the Secret's script as text/x-shellscript" \
+    'Content-Type: text/x-shellscript' ci_doc userData
+t_grep "meta-data joins the inline text and the Secret's" \
+    'instance-id: ci-1' ci_doc metaData
+t_grep "... both of them" 'local-hostname: from-secret' ci_doc metaData
+t_grep "network-config has the static address with its prefix" \
+    '10\.1\.2\.3/26' ci_doc networkConfig
+t_grep "... the default route via the gateway" 'via: "?10\.1\.2\.1' ci_doc networkConfig
+t_grep "... and both DNS servers" '10\.1\.2\.54' ci_doc networkConfig
+t_eq "the Secret's content is not in the manager's log" 0 \
+    "$(grep -c 'secret-part-4711' "$MGR_LOG")"
+manifest vm-nosecret <<'EOF'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata:
+  name: nosecret
+spec:
+  providerRef:
+    name: netp
+  classRef:
+    name: small
+  userData:
+    cloudInit:
+      secretRef:
+        name: no-such-secret
+EOF
+apply vm-nosecret
+t_wait_jp "a missing user-data Secret: WaitingForDependencies naming the field" \
+    vm/nosecret \
+    '{.status.conditions[?(@.type=="Ready")].reason}/{.status.conditions[?(@.type=="Ready")].message}' \
+    '^WaitingForDependencies/spec\.userData\.cloudInit\.secretRef: .*no-such-secret'
+t_eq "and nothing was created for it" "" "$(jp vm/nosecret '{.status.id}')"
+k delete vm ci nosecret --wait=false >/dev/null 2>&1
+
 # --- faults: a persistent INVALID on create ---------------------------------------
 
 provider broken "  mock:
