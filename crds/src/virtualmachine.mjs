@@ -70,13 +70,13 @@ export const vmSpec = obj('Desired state of the VM.', {
     snapshot: obj('Snapshot operations.', {
         revertToRef: nyh(localRef('A VMSnapshot to revert the VM to.')),
     }),
-    lifecycle: nyh(obj('Hooks around start and stop.', {
-        preStop: lifecycleHandler('Action before the VM is stopped.'),
-        postStart: lifecycleHandler('Action after the VM has started.'),
+    lifecycle: obj('Hooks around start and stop.', {
+        preStop: nyh(lifecycleHandler('Action before the VM is stopped.')),
+        postStart: nyh(lifecycleHandler('Action after the VM has started.')),
         gracefulShutdownTimeout: duration(
             'How long a graceful shutdown may take before the VM is ' +
             'powered off.', { default: '60s' }),
-    })),
+    }),
 }, {
     // At most one boot source.  Neither is valid: adopted and cloned VMs
     // (label virtrigaud.io/adopted) carry only the provider's VM id.

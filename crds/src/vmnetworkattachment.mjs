@@ -54,9 +54,9 @@ const network = obj('The network on each kind of provider; set the block ' +
             delay: nyh(int32('Forward delay in seconds.',
                              { minimum: 0, maximum: 30 })),
         }),
-        model: nyh(enm('NIC model.', ['virtio', 'e1000', 'e1000e', 'rtl8139',
-                                      'pcnet', 'ne2k_pci'],
-                       { default: 'virtio' })),
+        model: enm('NIC model.', ['virtio', 'e1000', 'e1000e', 'rtl8139',
+                                  'pcnet', 'ne2k_pci'],
+                   { default: 'virtio' }),
         driver: nyh(obj('NIC driver settings.', {
             name: enm('Back-end driver.', ['kvm', 'vfio', 'uio']),
             queues: int32('Number of queues.', { minimum: 1, maximum: 16 }),
