@@ -209,6 +209,34 @@ t_free_port() {
     return 1
 }
 
+# t_start_manager VAR DATADIR [ARGS...]: starts a standalone manager (the
+# mock and other built plugins, a port the kernel picks) in the background
+# like t_bg, waits for its "serving on port N; kubeconfig: PATH" line, and
+# exports KUBECONFIG.  Sets VAR (pid), VAR_LOG and VAR_PORT.  Returns 1
+# (after a FAIL) if it does not come up.
+t_start_manager() {
+    local var=$1 data=$2 port='' _ pid log
+    shift 2
+    t_bg "$var" "$BUILD/bin/virtrigaud-manager" --standalone --data-dir "$data" \
+        --port 0 --sync normal --plugin-dir "$VRT_PLUGIN_DIR" "$@"
+    pid=${!var}
+    log=$(eval echo "\$${var}_LOG")
+    for _ in $(seq 200); do
+        port=$(sed -n 's/.*serving on port \([0-9][0-9]*\); kubeconfig: .*/\1/p' \
+            "$log" | head -n 1)
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$port" ] || [ ! -s "$data/kubeconfig" ]; then
+        t_fail "the manager starts" "no \"serving on port N\" line" "$(cat "$log")"
+        return 1
+    fi
+    printf -v "${var}_PORT" '%s' "$port"
+    export KUBECONFIG=$data/kubeconfig
+    return 0
+}
+
 t_cleanup_() {
     local pid d
     for pid in "${T_PIDS[@]}"; do

@@ -24,6 +24,7 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_CLASS] = GROUP_PATH "/vmclasses",
     [INF_IMAGE] = GROUP_PATH "/vmimages",
     [INF_NETWORK] = GROUP_PATH "/vmnetworkattachments",
+    [INF_VMSET] = GROUP_PATH "/vmsets",
 };
 
 #define USED_BY_REFRESH_MS 1000
@@ -32,7 +33,7 @@ static const char *const inf_paths[INF_COUNT] = {
 static const char *const inf_kind[INF_COUNT] = {
     [INF_VM] = "vm",       [INF_PROVIDER] = "provider",
     [INF_CLASS] = "class", [INF_IMAGE] = "image",
-    [INF_NETWORK] = "network",
+    [INF_NETWORK] = "network", [INF_VMSET] = "vmset",
 };
 
 static void key_for(char *key, size_t size, const char *kind, const char *ns,
@@ -184,6 +185,15 @@ static void on_vm(void *opaque, const char *type, const cJSON *obj,
 {
     vrt_controller *c = opaque;
     int ours = own_write(c, "virtualmachines", type, obj);
+    /* A VMSet follows its VMs' every change, readiness included. */
+    const char *set = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "labels"),
+        "virtrigaud.io/vmset"));
+    if (set) {
+        char key[512];
+        key_for(key, sizeof(key), "vmset", vrt_meta_str(obj, "namespace"), set);
+        vrt_queue_add(c->queue, key);
+    }
     if (strcmp(type, "MODIFIED") != 0) {
         enqueue(c, "vm", obj);
         refresh_used_by(c, obj);
@@ -208,6 +218,14 @@ static void on_image(void *opaque, const char *type, const cJSON *obj,
                      const cJSON *old)
 {
     on_dependency(opaque, INF_IMAGE, type, obj, old);
+}
+
+static void on_vmset(void *opaque, const char *type, const cJSON *obj,
+                     const cJSON *old)
+{
+    (void)old;
+    (void)type; /* a deletion too: the set's VMs go with it */
+    enqueue(opaque, "vmset", obj);
 }
 
 static void on_network(void *opaque, const char *type, const cJSON *obj,
@@ -243,6 +261,8 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_image(c, ns, name);
             else if (strcmp(kind, "network") == 0)
                 rc = vrt_reconcile_network(c, ns, name);
+            else if (strcmp(kind, "vmset") == 0)
+                rc = vrt_reconcile_vmset(c, ns, name);
             /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
@@ -285,7 +305,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     static const vrt_informer_fn fns[INF_COUNT] = {
         [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
-        [INF_NETWORK] = on_network,
+        [INF_NETWORK] = on_network, [INF_VMSET] = on_vmset,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)

@@ -26,6 +26,7 @@ enum {
     INF_CLASS,
     INF_IMAGE,
     INF_NETWORK,
+    INF_VMSET,
     INF_COUNT
 };
 
@@ -138,6 +139,8 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
 long vrt_reconcile_class(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_image(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_network(vrt_controller *c, const char *ns, const char *name);
+/* vmset.c */
+long vrt_reconcile_vmset(vrt_controller *c, const char *ns, const char *name);
 /* Whether `vm` references object ns/name of informer `which`. */
 int vrt_vm_uses(const cJSON *vm, int which, const char *ns, const char *name);
 /* Number of live VMs referencing object ns/name of informer `which`. */

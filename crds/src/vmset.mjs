@@ -1,6 +1,6 @@
 // vmset.mjs - VMSet: N VirtualMachines from one template.
 import {
-    arr, bool, docStop, enm, int32, int64, intOrString, obj, req, str,
+    arr, bool, docStop, enm, int32, int64, intOrString, nyh, obj, req, str,
     strList, time,
 } from './dsl.mjs';
 import { conditions, labelSelector, pvcSpec, templateMeta } from './k8s.mjs';
@@ -15,7 +15,6 @@ export default {
     kind: 'VMSet',
     plural: 'vmsets',
     shortNames: ['vmset'],
-    nyh: true, // the reference has only a stub controller
     doc: 'vmset',
     description: 'VMSet keeps a number of identical VirtualMachines made from ' +
         'one template, like a StatefulSet does for pods.',
@@ -55,9 +54,9 @@ export default {
                                             'during the update (number or ' +
                                             'percentage).',
                                             { default: '25%' }),
-                maxSurge: intOrString('VMs that may be created above ' +
-                                      'replicas (number or percentage).',
-                                      { default: '25%' }),
+                maxSurge: nyh(intOrString('VMs that may be created above ' +
+                                          'replicas (number or percentage).',
+                                          { default: '25%' })),
                 partition: int32('Only VMs with an ordinal at or above this ' +
                                  'are updated.', { minimum: 0 }),
                 podManagementPolicy: enm('Create VMs in order or all at once.',
@@ -67,23 +66,23 @@ export default {
         }),
         minReadySeconds: int32('Seconds a new VM must be ready to count as ' +
                                'available.', { minimum: 0, maximum: 3600 }),
-        revisionHistoryLimit: int32('Old revisions to keep.',
-                                    { minimum: 0, maximum: 100, default: 10 }),
-        persistentVolumeClaimRetentionPolicy: obj(
+        revisionHistoryLimit: nyh(int32('Old revisions to keep.',
+                                        { minimum: 0, maximum: 100, default: 10 })),
+        persistentVolumeClaimRetentionPolicy: nyh(obj(
             'What happens to claims from volumeClaimTemplates.', {
                 whenDeleted: retention('When the VMSet is deleted.'),
                 whenScaled: retention('When the VMSet is scaled down.'),
-            }),
+            })),
         ordinals: obj('Numbering of the VMs.', {
             start: int32('First ordinal.', { minimum: 0, maximum: 999999,
                                              default: 0 }),
         }),
-        serviceName: str('Governing Service name.', { maxLength: 253 }),
-        volumeClaimTemplates: arr('Claims created for each VM.', obj(
+        serviceName: nyh(str('Governing Service name.', { maxLength: 253 })),
+        volumeClaimTemplates: nyh(arr('Claims created for each VM.', obj(
             'A PersistentVolumeClaim template.', {
                 metadata: templateMeta('Metadata of each claim.'),
                 spec: req(pvcSpec('Spec of each claim.')),
-            }), { maxItems: 20 }),
+            }), { maxItems: 20 })),
     }),
     status: obj('Observed state of the set.', {
         observedGeneration: int64('The .metadata.generation last acted on.'),
