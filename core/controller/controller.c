@@ -25,6 +25,7 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_IMAGE] = GROUP_PATH "/vmimages",
     [INF_NETWORK] = GROUP_PATH "/vmnetworkattachments",
     [INF_VMSET] = GROUP_PATH "/vmsets",
+    [INF_SNAPSHOT] = GROUP_PATH "/vmsnapshots",
 };
 
 #define USED_BY_REFRESH_MS 1000
@@ -34,6 +35,7 @@ static const char *const inf_kind[INF_COUNT] = {
     [INF_VM] = "vm",       [INF_PROVIDER] = "provider",
     [INF_CLASS] = "class", [INF_IMAGE] = "image",
     [INF_NETWORK] = "network", [INF_VMSET] = "vmset",
+    [INF_SNAPSHOT] = "snapshot",
 };
 
 static void key_for(char *key, size_t size, const char *kind, const char *ns,
@@ -147,14 +149,14 @@ static int vm_changed(const cJSON *obj, const cJSON *old)
         if (!a != !b || (a && !cJSON_Compare(a, b, 1)))
             return 1;
     }
-    /* Finalizers: ours is added and removed by the reconcile itself (its
-     * echo is recognised as an own write); any other change counts. */
+    /* Finalizers: ours (*.infra.virtrigaud.io/finalizer) are added and
+     * removed by the reconcilers themselves; any other change counts. */
     cJSON *fl[2] = {cJSON_Duplicate(cJSON_GetObjectItem(md, "finalizers"), 1),
                     cJSON_Duplicate(cJSON_GetObjectItem(omd, "finalizers"), 1)};
     for (int k = 0; k < 2; k++)
         for (int i = cJSON_GetArraySize(fl[k]) - 1; i >= 0; i--) {
             const char *f = cJSON_GetStringValue(cJSON_GetArrayItem(fl[k], i));
-            if (f && strcmp(f, VM_FINALIZER) == 0)
+            if (f && strstr(f, ".infra.virtrigaud.io/finalizer"))
                 cJSON_DeleteItemFromArray(fl[k], i);
         }
     int same = cJSON_GetArraySize(fl[0]) == cJSON_GetArraySize(fl[1]) &&
@@ -180,6 +182,21 @@ static int own_write(vrt_controller *c, const char *plural, const char *type,
     return vrt_own_is_echo(c, path, obj);
 }
 
+typedef struct vm_ref {
+    vrt_controller *c;
+    const char *ns, *name;
+} vm_ref;
+
+static void wake_snapshot_of(void *opaque, const cJSON *snap)
+{
+    const vm_ref *r = opaque;
+    const char *vm = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(snap, "spec"), "vmRef"), "name"));
+    const char *ns = vrt_meta_str(snap, "namespace");
+    if (vm && strcmp(vm, r->name) == 0 && ns && strcmp(ns, r->ns) == 0)
+        enqueue(r->c, "snapshot", snap);
+}
+
 static void on_vm(void *opaque, const char *type, const cJSON *obj,
                   const cJSON *old)
 {
@@ -193,6 +210,14 @@ static void on_vm(void *opaque, const char *type, const cJSON *obj,
         char key[512];
         key_for(key, sizeof(key), "vmset", vrt_meta_str(obj, "namespace"), set);
         vrt_queue_add(c->queue, key);
+    }
+    if (strcmp(type, "DELETED") == 0 && c->inf[INF_SNAPSHOT]) {
+        /* Its snapshots may go with it (deleteOnVMDelete). */
+        vm_ref r = {c, vrt_meta_str(obj, "namespace"), vrt_meta_str(obj, "name")};
+        char needle[300];
+        snprintf(needle, sizeof(needle), "\"name\":\"%s\"", r.name ? r.name : "");
+        if (r.ns && r.name)
+            vrt_informer_each(c->inf[INF_SNAPSHOT], needle, wake_snapshot_of, &r);
     }
     if (strcmp(type, "MODIFIED") != 0) {
         enqueue(c, "vm", obj);
@@ -226,6 +251,19 @@ static void on_vmset(void *opaque, const char *type, const cJSON *obj,
     (void)old;
     (void)type; /* a deletion too: the set's VMs go with it */
     enqueue(opaque, "vmset", obj);
+}
+
+/* Snapshots: anything but the echoes of our own writes (a status-only
+ * change we made); the reconciler's requeues drive the rest. */
+static void on_snapshot(void *opaque, const char *type, const cJSON *obj,
+                        const cJSON *old)
+{
+    vrt_controller *c = opaque;
+    int ours = own_write(c, "vmsnapshots", type, obj);
+    if (strcmp(type, "DELETED") == 0)
+        return;
+    if (strcmp(type, "MODIFIED") != 0 || vm_changed(obj, old) || !ours)
+        enqueue(c, "snapshot", obj);
 }
 
 static void on_network(void *opaque, const char *type, const cJSON *obj,
@@ -263,6 +301,8 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_network(c, ns, name);
             else if (strcmp(kind, "vmset") == 0)
                 rc = vrt_reconcile_vmset(c, ns, name);
+            else if (strcmp(kind, "snapshot") == 0)
+                rc = vrt_reconcile_snapshot(c, ns, name);
             /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
@@ -306,6 +346,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
         [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
         [INF_NETWORK] = on_network, [INF_VMSET] = on_vmset,
+        [INF_SNAPSHOT] = on_snapshot,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)

@@ -27,6 +27,7 @@ enum {
     INF_IMAGE,
     INF_NETWORK,
     INF_VMSET,
+    INF_SNAPSHOT,
     INF_COUNT
 };
 
@@ -89,6 +90,9 @@ void vrt_own_end(vrt_controller *c, const char *path, const cJSON *resp,
 /* Whether a status-only event about `obj` is an echo of our writes. */
 int vrt_own_is_echo(vrt_controller *c, const char *path, const cJSON *obj);
 void vrt_own_forget(vrt_controller *c, const char *path);
+/* Whether the cached `obj` is older than our last write to it (act on it
+ * later, when the cache has caught up). */
+int vrt_own_is_stale(vrt_controller *c, const char *path, const cJSON *obj);
 
 /* secret.c: Secrets as NULL-ended lists of key, value pairs (decoded). */
 /* Reads the Secret `ref` ({name, namespace}; namespace defaults to `ns`);
@@ -112,6 +116,12 @@ int vrt_cloudinit_build(vrt_cloudinit *out, vrt_controller *c,
                         const cJSON *vm, const cJSON *atts, char *msg,
                         size_t size);
 void vrt_cloudinit_clear(vrt_cloudinit *ci);
+
+/* finalizer.c: adds or removes `finalizer` on the object at `path`
+ * (obj: the cached copy), retrying with a fresh read on a conflict.
+ * `status`, when given, is recorded as our own write.  0 or -1. */
+int vrt_finalizer_set(vrt_controller *c, const char *path, const cJSON *obj,
+                      const char *finalizer, int add, const cJSON *status);
 
 /* status.c: conditions and status writes */
 /* Sets condition `type` in status.conditions (creating the array),
@@ -139,6 +149,8 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
 long vrt_reconcile_class(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_image(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_network(vrt_controller *c, const char *ns, const char *name);
+/* vmsnap.c */
+long vrt_reconcile_snapshot(vrt_controller *c, const char *ns, const char *name);
 /* vmset.c */
 long vrt_reconcile_vmset(vrt_controller *c, const char *ns, const char *name);
 /* Whether `vm` references object ns/name of informer `which`. */

@@ -104,3 +104,13 @@ void vrt_own_forget(vrt_controller *c, const char *path)
     vrt_hmap_del(c->own_writes, path);
     pthread_mutex_unlock(&c->own_lock);
 }
+
+int vrt_own_is_stale(vrt_controller *c, const char *path, const cJSON *obj)
+{
+    pthread_mutex_lock(&c->own_lock);
+    const own_write *w = vrt_hmap_get(c->own_writes, path);
+    long long rv = rv_num(obj);
+    int stale = w && (w->inflight > 0 || (rv && rv < w->rv));
+    pthread_mutex_unlock(&c->own_lock);
+    return stale;
+}

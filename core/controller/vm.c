@@ -88,40 +88,9 @@ static int has_finalizer(const cJSON *vm)
     return 0;
 }
 
-/* Adds or removes our finalizer with a resourceVersion precondition. */
 static int patch_finalizer(vm_ctx *v, int add)
 {
-    const cJSON *md = cJSON_GetObjectItem(v->vm, "metadata");
-    cJSON *list = cJSON_CreateArray();
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItem(md, "finalizers")) {
-        if (cJSON_IsString(it) && strcmp(it->valuestring, VM_FINALIZER) != 0)
-            cJSON_AddItemToArray(list, cJSON_Duplicate(it, 0));
-    }
-    if (add)
-        cJSON_AddItemToArray(list, cJSON_CreateString(VM_FINALIZER));
-    cJSON *body = cJSON_CreateObject();
-    cJSON *bmd = cJSON_AddObjectToObject(body, "metadata");
-    cJSON_AddItemToObject(bmd, "finalizers", list);
-    const char *rv = vrt_meta_str(v->vm, "resourceVersion");
-    if (rv)
-        cJSON_AddStringToObject(bmd, "resourceVersion", rv);
-    cJSON *resp = NULL;
-    long code = 0;
-    vrt_error err = VRT_ERROR_INIT;
-    /* Our own write: its watch event need not wake the VM again. */
-    vrt_own_begin(v->c, v->path, v->status);
-    int rc = vrt_kube_request(&resp, &code, v->c->kube, "PATCH", v->path,
-                              "application/merge-patch+json", body, &err);
-    vrt_own_end(v->c, v->path, resp, rc == VRT_OK && code < 300);
-    cJSON_Delete(body);
-    cJSON_Delete(resp);
-    if (rc != VRT_OK || (code >= 300 && code != 404)) {
-        vrt_log_debug("Finalizer patch vm=\"%s/%s\" answered %ld: %s", v->ns,
-                      v->name, code, err.message);
-        return -1;
-    }
-    return 0;
+    return vrt_finalizer_set(v->c, v->path, v->vm, VM_FINALIZER, add, v->status);
 }
 
 /* Looks up an object referenced by spec.<ref>.name in informer `which`. */
@@ -320,6 +289,61 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     return flush_status(v) ? -1 : REQUEUE_FAST_MS;
 }
 
+/* Reverts to spec.snapshot.revertToRef once per (VMSnapshot, snapshot id):
+ * status.provider.lastRevert remembers the last one done.  > 0 if it
+ * acted or must wait. */
+static long converge_revert(vm_ctx *v)
+{
+    const cJSON *ref = cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(v->vm, "spec"), "snapshot"), "revertToRef");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "name"));
+    if (!name)
+        return 0;
+    const char *rns = cJSON_GetStringValue(cJSON_GetObjectItem(ref, "namespace"));
+    cJSON *snap = vrt_informer_get(v->c->inf[INF_SNAPSHOT], rns && *rns ? rns : v->ns,
+                                   name);
+    const cJSON *sst = cJSON_GetObjectItem(snap, "status");
+    const char *sid = status_str(sst, "snapshotID");
+    const char *ph = status_str(sst, "phase");
+    char want[VRT_ID_MAX + 300], msg[400];
+    long rc = 0;
+    if (!sid || !ph || strcmp(ph, "Ready") != 0) {
+        snprintf(msg, sizeof(msg), "VMSnapshot \"%s\" (spec.snapshot.revertToRef) "
+                 "is not Ready.", name);
+        rc = fail(v, status_str(v->status, "phase") ? status_str(v->status, "phase")
+                                                    : "Pending",
+                  "WaitingForDependencies", msg, 5000);
+        goto done;
+    }
+    snprintf(want, sizeof(want), "%s/%s", name, sid);
+    cJSON *prov = cJSON_GetObjectItem(v->status, "provider");
+    if (!cJSON_IsObject(prov)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(v->status, "provider");
+        prov = cJSON_AddObjectToObject(v->status, "provider");
+    }
+    const char *done = status_str(prov, "lastRevert");
+    if (done && strcmp(done, want) == 0)
+        goto done;
+    vrt_task_ref task;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_p_snapshot_revert(&task, vrt_lease_conn(v->lease), &v->cc,
+                              status_str(v->status, "id"), sid, &err) != VRT_OK) {
+        rc = provider_error(v, "Revert", &err);
+        goto done;
+    }
+    vrt_json_set_str(prov, "lastRevert", want);
+    if (task.id[0])
+        vrt_json_set_str(v->status, "lastTaskRef", task.id);
+    vrt_log_info("Reverted vm=\"%s/%s\" to vmsnapshot=\"%s\" id=\"%s\"", v->ns,
+                 v->name, name, sid);
+    vrt_event(v->c->events, v->vm, KIND, "Normal", "Reverted", "Revert",
+              "Reverted to VMSnapshot %s (snapshot %s).", name, sid);
+    rc = flush_status(v) ? -1 : REQUEUE_FAST_MS;
+done:
+    cJSON_Delete(snap);
+    return rc;
+}
+
 /* Brings power in line with spec.powerState; > 0 if it acted. */
 static long converge_power(vm_ctx *v, const vrt_vm_info *info)
 {
@@ -491,7 +515,12 @@ static long reconcile_live(vm_ctx *v)
                       REQUEUE_FAST_MS);
             goto cleanup;
         }
-        int again = pass < 2;
+        int again = pass < 3;
+        if ((rc = converge_revert(v)) != 0) {
+            if (rc == REQUEUE_FAST_MS && again && !status_str(v->status, "lastTaskRef"))
+                continue;
+            goto cleanup;
+        }
         if ((rc = converge_power(v, &info)) != 0) {
             if (rc == REQUEUE_FAST_MS && again && !status_str(v->status, "lastTaskRef"))
                 continue;

@@ -1,8 +1,8 @@
 /*
- * A plain-HTTP listener that serves only GET /metrics, for cluster mode,
- * where there is no API server of our own to hang the route on.  It is
- * unauthenticated, as Prometheus scrape targets usually are: bind it to
- * loopback or to a pod address that a NetworkPolicy guards.
+ * A plain-HTTP listener that serves GET /metrics, /healthz and /readyz, for
+ * cluster mode, where there is no API server of our own to hang the routes
+ * on.  It is unauthenticated, as Prometheus scrape targets usually are: bind
+ * it to loopback or to a pod address that a NetworkPolicy guards.
  */
 #include <vrt/metrics.h>
 
@@ -27,15 +27,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     (void)upload;
     (void)upload_size;
     (void)con_cls;
-    int ok = strcmp(url, "/metrics") == 0 && strcmp(method, "GET") == 0;
-    char *body = ok ? vrt_metrics_render() : strdup("404 page not found\n");
+    int get = strcmp(method, "GET") == 0;
+    /* The Deployment's probes: the process answers, so it is alive; a
+     * standby that is not the leader is ready too, so that a rolling
+     * update does not wait for a leader. */
+    int probe = get && (strcmp(url, "/healthz") == 0 ||
+                        strcmp(url, "/readyz") == 0 ||
+                        strcmp(url, "/livez") == 0);
+    int ok = probe || (get && strcmp(url, "/metrics") == 0);
+    char *body = probe ? strdup("ok\n")
+                 : ok  ? vrt_metrics_render()
+                       : strdup("404 page not found\n");
     if (!body)
         abort();
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(body), body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type",
-                            ok ? "text/plain; version=0.0.4; charset=utf-8"
-                               : "text/plain");
+                            ok && !probe
+                                ? "text/plain; version=0.0.4; charset=utf-8"
+                                : "text/plain");
     enum MHD_Result r = MHD_queue_response(conn, ok ? 200 : 404, resp);
     MHD_destroy_response(resp);
     return r;

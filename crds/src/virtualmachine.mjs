@@ -68,7 +68,8 @@ export const vmSpec = obj('Desired state of the VM.', {
     resources: vmResources('Overrides of the VMClass\'s CPU and memory.'),
     placementRef: nyh(localRef('A VMPlacementPolicy with placement rules.')),
     snapshot: obj('Snapshot operations.', {
-        revertToRef: nyh(localRef('A VMSnapshot to revert the VM to.')),
+        revertToRef: localRef('A VMSnapshot to revert the VM to (once per ' +
+                              'snapshot; status.provider.lastRevert says which).'),
     }),
     lifecycle: obj('Hooks around start and stop.', {
         preStop: nyh(lifecycleHandler('Action before the VM is stopped.')),

@@ -62,8 +62,8 @@ export default {
         }),
         retentionPolicy: obj('When the snapshot is deleted.', {
             maxAge: duration('Delete the snapshot when it is older than this.'),
-            maxCount: nyh(int32('Keep at most this many snapshots of the VM.',
-                                { minimum: 1, maximum: 100 })),
+            maxCount: int32('Keep at most this many snapshots of the VM.',
+                            { minimum: 1, maximum: 100 }),
             deleteOnVMDelete: bool('Delete the snapshot with its VM.',
                                    { default: true }),
             preservePinned: nyh(bool('Never delete pinned snapshots.',
@@ -71,11 +71,13 @@ export default {
             gracePeriod: nyh(duration('Delay before an expired snapshot is ' +
                                       'deleted.', { default: '24h' })),
         }),
-        schedule: nyh(obj('Take snapshots on a schedule.', {
+        schedule: obj('Take snapshots on a schedule: the object becomes a ' +
+                      'schedule that creates child VMSnapshots.', {
             enabled: bool('Enable the schedule.', { default: false }),
             cronSpec: str('Cron expression, e.g. "0 2 * * *" or "@daily".',
                           { pattern: cron }),
-            timezone: str('Time zone of cronSpec.', { default: 'UTC' }),
+            timezone: str('Time zone of cronSpec (only UTC for now).',
+                          { default: 'UTC' }),
             suspend: bool('Suspend the schedule.', { default: false }),
             concurrencyPolicy: enm('What to do when a run is still going.',
                                    ['Allow', 'Forbid', 'Replace'],
@@ -86,7 +88,7 @@ export default {
             failedJobsHistoryLimit: int32('Failed runs to keep.', {
                 minimum: 0, maximum: 100, default: 1,
             }),
-        })),
+        }),
         metadata: obj('Descriptive information.', {
             tags: strMap('Tags.', { maxProperties: 50 }),
             pinned: bool('Protect the snapshot from retention.',
@@ -130,5 +132,7 @@ export default {
         children: arr('Child snapshots.', snapshotRef('A snapshot.')),
         parent: snapshotRef('Parent snapshot.'),
         expiryTime: time('When the snapshot expires.'),
+        lastScheduleTime: time('A schedule: when it last fired.'),
+        nextScheduleTime: time('A schedule: when it fires next.'),
     }),
 };
