@@ -26,6 +26,7 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_NETWORK] = GROUP_PATH "/vmnetworkattachments",
     [INF_VMSET] = GROUP_PATH "/vmsets",
     [INF_SNAPSHOT] = GROUP_PATH "/vmsnapshots",
+    [INF_POLICY] = GROUP_PATH "/vmplacementpolicies",
 };
 
 #define USED_BY_REFRESH_MS 1000
@@ -35,7 +36,7 @@ static const char *const inf_kind[INF_COUNT] = {
     [INF_VM] = "vm",       [INF_PROVIDER] = "provider",
     [INF_CLASS] = "class", [INF_IMAGE] = "image",
     [INF_NETWORK] = "network", [INF_VMSET] = "vmset",
-    [INF_SNAPSHOT] = "snapshot",
+    [INF_SNAPSHOT] = "snapshot", [INF_POLICY] = "policy",
 };
 
 static void key_for(char *key, size_t size, const char *kind, const char *ns,
@@ -108,7 +109,7 @@ static void refresh_used_by(vrt_controller *c, const cJSON *vm)
         int which;
         const char *field;
     } refs[] = {{INF_CLASS, "classRef"}, {INF_IMAGE, "imageRef"},
-                {INF_PROVIDER, "providerRef"}};
+                {INF_PROVIDER, "providerRef"}, {INF_POLICY, "placementRef"}};
     const char *vns = vrt_meta_str(vm, "namespace");
     char key[512];
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
@@ -211,6 +212,8 @@ static void on_vm(void *opaque, const char *type, const cJSON *obj,
         key_for(key, sizeof(key), "vmset", vrt_meta_str(obj, "namespace"), set);
         vrt_queue_add(c->queue, key);
     }
+    if (strcmp(type, "DELETED") == 0)
+        vrt_place_forget(c, obj);
     if (strcmp(type, "DELETED") == 0 && c->inf[INF_SNAPSHOT]) {
         /* Its snapshots may go with it (deleteOnVMDelete). */
         vm_ref r = {c, vrt_meta_str(obj, "namespace"), vrt_meta_str(obj, "name")};
@@ -266,6 +269,12 @@ static void on_snapshot(void *opaque, const char *type, const cJSON *obj,
         enqueue(c, "snapshot", obj);
 }
 
+static void on_policy(void *opaque, const char *type, const cJSON *obj,
+                      const cJSON *old)
+{
+    on_dependency(opaque, INF_POLICY, type, obj, old);
+}
+
 static void on_network(void *opaque, const char *type, const cJSON *obj,
                        const cJSON *old)
 {
@@ -303,6 +312,8 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_vmset(c, ns, name);
             else if (strcmp(kind, "snapshot") == 0)
                 rc = vrt_reconcile_snapshot(c, ns, name);
+            else if (strcmp(kind, "policy") == 0)
+                rc = vrt_reconcile_policy(c, ns, name);
             /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
@@ -342,11 +353,13 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
     c->pool = vrt_pool_new(c->opts.workers);
     c->events = vrt_recorder_start(kube);
     vrt_own_init(c);
+    pthread_mutex_init(&c->place_lock, NULL);
+    c->placed = vrt_hmap_new(free);
     static const vrt_informer_fn fns[INF_COUNT] = {
         [INF_VM] = on_vm,         [INF_PROVIDER] = on_provider,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
         [INF_NETWORK] = on_network, [INF_VMSET] = on_vmset,
-        [INF_SNAPSHOT] = on_snapshot,
+        [INF_SNAPSHOT] = on_snapshot, [INF_POLICY] = on_policy,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)
@@ -382,6 +395,8 @@ void vrt_controller_stop(vrt_controller *c)
     vrt_pool_free(c->pool);
     vrt_queue_free(c->queue);
     vrt_own_fini(c);
+    vrt_hmap_free(c->placed);
+    pthread_mutex_destroy(&c->place_lock);
     free(c->workers);
     free(c);
 }

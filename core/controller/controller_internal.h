@@ -28,6 +28,7 @@ enum {
     INF_NETWORK,
     INF_VMSET,
     INF_SNAPSHOT,
+    INF_POLICY,
     INF_COUNT
 };
 
@@ -41,6 +42,8 @@ struct vrt_controller {
     vrt_recorder *events;
     pthread_mutex_t own_lock;
     vrt_hmap *own_writes;   /* object path -> own_write (own_writes.c) */
+    pthread_mutex_t place_lock;
+    vrt_hmap *placed;       /* VM uid -> host chosen (placement.c) */
     pthread_t *workers;
     uint32_t n_workers;
 };
@@ -149,6 +152,15 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
 long vrt_reconcile_class(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_image(vrt_controller *c, const char *ns, const char *name);
 long vrt_reconcile_network(vrt_controller *c, const char *ns, const char *name);
+/* placement.c: the host for a new VM under its VMPlacementPolicy, into
+ * `host` ("" without a policy).  -1 with msg when no host qualifies or
+ * the policy is missing. */
+int vrt_place_vm(char *host, size_t hsize, vrt_controller *c, vrt_pconn *conn,
+                 vrt_call_ctx *cc, const cJSON *vm, char *msg, size_t msize);
+/* Drops the in-memory choice for a VM that is gone. */
+void vrt_place_forget(vrt_controller *c, const cJSON *vm);
+long vrt_reconcile_policy(vrt_controller *c, const char *ns, const char *name);
+
 /* vmsnap.c */
 long vrt_reconcile_snapshot(vrt_controller *c, const char *ns, const char *name);
 /* vmset.c */

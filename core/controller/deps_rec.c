@@ -27,6 +27,7 @@ int vrt_vm_uses(const cJSON *vm, int which, const char *ns, const char *name)
         [INF_PROVIDER] = "providerRef",
         [INF_CLASS] = "classRef",
         [INF_IMAGE] = "imageRef",
+        [INF_POLICY] = "placementRef",
     };
     const cJSON *refs[16];
     size_t n = 0;
@@ -231,5 +232,41 @@ long vrt_reconcile_network(vrt_controller *c, const char *ns, const char *name)
     set_num(status, "connectedVMs", vrt_count_users(c, INF_NETWORK, ns, name));
     long rc = finish(c, "vmnetworkattachments", ns, name, old, status, gen);
     cJSON_Delete(net);
+    return rc;
+}
+
+typedef struct policy_users {
+    const char *ns, *name;
+    cJSON *list;
+} policy_users;
+
+static void list_user(void *opaque, const cJSON *vm)
+{
+    policy_users *u = opaque;
+    if (!vrt_meta_str(vm, "deletionTimestamp") &&
+        vrt_vm_uses(vm, INF_POLICY, u->ns, u->name) &&
+        cJSON_GetArraySize(u->list) < 1000) {
+        cJSON *ref = cJSON_CreateObject();
+        cJSON_AddStringToObject(ref, "name", vrt_meta_str(vm, "name"));
+        cJSON_AddItemToArray(u->list, ref);
+    }
+}
+
+long vrt_reconcile_policy(vrt_controller *c, const char *ns, const char *name)
+{
+    cJSON *pol = vrt_informer_get(c->inf[INF_POLICY], ns, name);
+    if (!pol)
+        return 0;
+    const cJSON *old = cJSON_GetObjectItem(pol, "status");
+    cJSON *status = old ? cJSON_Duplicate(old, 1) : cJSON_CreateObject();
+    double gen = vrt_meta_num(pol, "generation");
+    policy_users u = {ns, name, cJSON_CreateArray()};
+    char needle[300];
+    snprintf(needle, sizeof(needle), "\"name\":\"%s\"", name);
+    vrt_informer_each(c->inf[INF_VM], needle, list_user, &u);
+    set_item(status, "usedByVMs", u.list);
+    set_ready(status, NULL, "The policy is valid.", gen);
+    long rc = finish(c, "vmplacementpolicies", ns, name, old, status, gen);
+    cJSON_Delete(pol);
     return rc;
 }

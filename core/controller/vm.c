@@ -251,6 +251,20 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     cJSON *spec = build_spec(v, cls, image, prov, atts, why, sizeof(why));
     if (!spec)
         return fail(v, "Failed", "ValidationError", why, 0);
+    char host[VRT_NAME_MAX];
+    if (vrt_place_vm(host, sizeof(host), v->c, vrt_lease_conn(v->lease), &v->cc,
+                     v->vm, why, sizeof(why))) {
+        cJSON_Delete(spec);
+        return fail(v, "Pending", "PlacementFailed", why, REQUEUE_DEPS_MS);
+    }
+    if (host[0]) { /* the policy's choice wins over spec.placement.host */
+        cJSON *pl = cJSON_GetObjectItem(spec, "placement");
+        if (!cJSON_IsObject(pl)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(spec, "placement");
+            pl = cJSON_AddObjectToObject(spec, "placement");
+        }
+        vrt_json_set_str(pl, "host", host);
+    }
     vrt_cloudinit ci;
     if (vrt_cloudinit_build(&ci, v->c, v->vm, atts, why, sizeof(why))) {
         cJSON_Delete(spec);
@@ -281,6 +295,14 @@ static long create_vm(vm_ctx *v, const cJSON *cls, const cJSON *image,
     if (rc != VRT_OK)
         return provider_error(v, "Create", &err);
     vrt_json_set_str(v->status, "id", id);
+    if (host[0]) {
+        cJSON *pst = cJSON_GetObjectItem(v->status, "provider");
+        if (!cJSON_IsObject(pst)) {
+            cJSON_DeleteItemFromObjectCaseSensitive(v->status, "provider");
+            pst = cJSON_AddObjectToObject(v->status, "provider");
+        }
+        vrt_json_set_str(pst, "host", host);
+    }
     if (task.id[0])
         vrt_json_set_str(v->status, "lastTaskRef", task.id);
     vrt_log_info("Created VM vm=\"%s/%s\" id=\"%s\"", v->ns, v->name, id);

@@ -1,6 +1,6 @@
 // vmplacementpolicy.mjs - VMPlacementPolicy: placement rules for VMs.
 import {
-    arr, bool, docStop, duration, enm, int32, int64, mapOf, obj, quantity,
+    arr, bool, docStop, duration, enm, int32, int64, mapOf, nyh, obj, quantity,
     req, str, strList, strMap, time,
 } from './dsl.mjs';
 import { conditions, labelSelector } from './k8s.mjs';
@@ -11,16 +11,16 @@ const scope = () => enm('strict: a rule; preferred: a preference.',
                         ['strict', 'preferred']);
 
 const constraints = (description) => obj(description, {
-    clusters: names('Clusters.', 50),
-    datastores: names('Datastores.', 100),
+    clusters: nyh(names('Clusters.', 50)),
+    datastores: nyh(names('Datastores.', 100)),
     hosts: names('Hosts.', 200),
-    folders: names('VM folders.', 50),
-    resourcePools: names('Resource pools.', 100),
-    networks: names('Networks.', 50),
-    zones: names('Zones.', 20),
-    regions: names('Regions.', 20),
-    nodeSelector: strMap('Host labels.', { maxProperties: 20 }),
-    tolerations: arr('Host taints tolerated.', obj('A toleration.', {
+    folders: nyh(names('VM folders.', 50)),
+    resourcePools: nyh(names('Resource pools.', 100)),
+    networks: nyh(names('Networks.', 50)),
+    zones: nyh(names('Zones.', 20)),
+    regions: nyh(names('Regions.', 20)),
+    nodeSelector: nyh(strMap('Host labels.', { maxProperties: 20 })),
+    tolerations: nyh(arr('Host taints tolerated.', obj('A toleration.', {
         key: str('Taint key.', { maxLength: 253 }),
         operator: enm('Operator.', ['Exists', 'Equal'], { default: 'Equal' }),
         value: str('Taint value.', { maxLength: 253 }),
@@ -28,17 +28,18 @@ const constraints = (description) => obj(description, {
                                       'NoExecute']),
         tolerationSeconds: int64('How long a NoExecute taint is tolerated.',
                                  { minimum: 0 }),
-    }), { maxItems: 20 }),
-    excludedClusters: names('Clusters never to use.', 50),
+    }), { maxItems: 20 })),
+    excludedClusters: nyh(names('Clusters never to use.', 50)),
     excludedHosts: names('Hosts never to use.', 200),
-    excludedDatastores: names('Datastores never to use.', 100),
+    excludedDatastores: nyh(names('Datastores never to use.', 100)),
 });
 
 const vmAffinityTerm = obj('VMs to be placed with (or apart from).', {
     labelSelector: labelSelector('VMs the term applies to.'),
     namespaces: strList('Namespaces of those VMs.', { maxItems: 20 }),
-    namespaceSelector: labelSelector('Namespaces of those VMs, by label.'),
-    topologyKey: req(str('Topology domain, e.g. host, cluster or zone.',
+    namespaceSelector: nyh(labelSelector('Namespaces of those VMs, by label.')),
+    topologyKey: req(str('Topology domain; only host (kubernetes.io/hostname) ' +
+                         'is honoured yet.',
                          { maxLength: 253 })),
     matchExpressions: arr('Extra requirements on VM labels.', obj(
         'A requirement.', {
@@ -74,7 +75,6 @@ export default {
     kind: 'VMPlacementPolicy',
     plural: 'vmplacementpolicies',
     shortNames: ['vmpp'],
-    nyh: true, // the reference registers no controller
     doc: 'vmplacementpolicy',
     description: 'VMPlacementPolicy holds placement rules (hard and soft ' +
         'constraints, affinity and anti-affinity) that VirtualMachines ' +
@@ -97,35 +97,35 @@ export default {
             vmAntiAffinity: vmAffinity('Apart from VMs matching terms.'),
             hostAntiAffinity: rule('Spread over hosts.',
                                    { maxVMsPerHost: maxPer('host', 1000) }),
-            clusterAntiAffinity: rule('Spread over clusters.', {
+            clusterAntiAffinity: nyh(rule('Spread over clusters.', {
                 maxVMsPerCluster: maxPer('cluster', 10000),
-            }),
-            datastoreAntiAffinity: rule('Spread over datastores.', {
+            })),
+            datastoreAntiAffinity: nyh(rule('Spread over datastores.', {
                 maxVMsPerDatastore: maxPer('datastore', 10000),
-            }),
-            zoneAntiAffinity: rule('Spread over zones.',
-                                   { maxVMsPerZone: maxPer('zone', 10000) }),
-            applicationAntiAffinity: rule('Spread VMs of one application.',
-                                          { applicationLabel: appLabel() }),
+            })),
+            zoneAntiAffinity: nyh(rule('Spread over zones.',
+                                   { maxVMsPerZone: maxPer('zone', 10000) })),
+            applicationAntiAffinity: nyh(rule('Spread VMs of one application.',
+                                          { applicationLabel: appLabel() })),
         }),
         affinity: obj('Keep VMs together or on preferred places.', {
-            vmAffinity: vmAffinity('With VMs matching terms.'),
+            vmAffinity: nyh(vmAffinity('With VMs matching terms.')),
             hostAffinity: rule('Preferred hosts.', {
                 preferredHosts: names('Hosts.', 50),
             }),
-            clusterAffinity: rule('Preferred clusters.', {
+            clusterAffinity: nyh(rule('Preferred clusters.', {
                 preferredClusters: names('Clusters.', 20),
-            }),
-            datastoreAffinity: rule('Preferred datastores.', {
+            })),
+            datastoreAffinity: nyh(rule('Preferred datastores.', {
                 preferredDatastores: names('Datastores.', 50),
-            }),
-            zoneAffinity: rule('Preferred zones.', {
+            })),
+            zoneAffinity: nyh(rule('Preferred zones.', {
                 preferredZones: names('Zones.', 10),
-            }),
-            applicationAffinity: rule('Keep VMs of one application together.',
-                                      { applicationLabel: appLabel() }),
+            })),
+            applicationAffinity: nyh(rule('Keep VMs of one application together.',
+                                      { applicationLabel: appLabel() })),
         }),
-        resourceConstraints: obj('Capacity the chosen host must have.', {
+        resourceConstraints: nyh(obj('Capacity the chosen host must have.', {
             minCPUPerHost: int32('Minimum CPUs of the host.', { minimum: 1 }),
             minMemoryPerHost: quantity('Minimum memory of the host.'),
             minDiskSpacePerHost: quantity('Minimum free disk of the host.'),
@@ -137,8 +137,8 @@ export default {
                                       { minimum: 0, maximum: 100 }),
             requiredFeatures: names('Host features required.', 20),
             preferredFeatures: names('Host features preferred.', 20),
-        }),
-        securityConstraints: obj('Security the chosen host must offer.', {
+        })),
+        securityConstraints: nyh(obj('Security the chosen host must offer.', {
             requireSecureBoot: bool('Secure boot.'),
             requireTPM: bool('A TPM.'),
             requireEncryptedStorage: bool('Encrypted storage.'),
@@ -149,10 +149,10 @@ export default {
                                 ['none', 'basic', 'strict', 'maximum']),
             trustLevel: enm('Trust level.', ['untrusted', 'basic', 'trusted',
                                              'highly-trusted']),
-        }),
-        priority: int32('Priority among policies; higher wins.',
-                        { minimum: 0, maximum: 1000 }),
-        weight: int32('Weight of the soft rules.', { minimum: 1, maximum: 100 }),
+        })),
+        priority: nyh(int32('Priority among policies; higher wins.',
+                            { minimum: 0, maximum: 1000 })),
+        weight: nyh(int32('Weight of the soft rules.', { minimum: 1, maximum: 100 })),
     }),
     status: obj('Observed state of the policy.', {
         observedGeneration: int64('The .metadata.generation last acted on.'),
