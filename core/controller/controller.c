@@ -27,6 +27,7 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_VMSET] = GROUP_PATH "/vmsets",
     [INF_SNAPSHOT] = GROUP_PATH "/vmsnapshots",
     [INF_POLICY] = GROUP_PATH "/vmplacementpolicies",
+    [INF_CLONE] = GROUP_PATH "/vmclones",
 };
 
 #define USED_BY_REFRESH_MS 1000
@@ -37,6 +38,7 @@ static const char *const inf_kind[INF_COUNT] = {
     [INF_CLASS] = "class", [INF_IMAGE] = "image",
     [INF_NETWORK] = "network", [INF_VMSET] = "vmset",
     [INF_SNAPSHOT] = "snapshot", [INF_POLICY] = "policy",
+    [INF_CLONE] = "clone",
 };
 
 static void key_for(char *key, size_t size, const char *kind, const char *ns,
@@ -269,6 +271,16 @@ static void on_snapshot(void *opaque, const char *type, const cJSON *obj,
         enqueue(c, "snapshot", obj);
 }
 
+static void on_clone(void *opaque, const char *type, const cJSON *obj,
+                     const cJSON *old)
+{
+    vrt_controller *c = opaque;
+    int ours = own_write(c, "vmclones", type, obj);
+    if (strcmp(type, "DELETED") != 0 &&
+        (strcmp(type, "MODIFIED") != 0 || vm_changed(obj, old) || !ours))
+        enqueue(c, "clone", obj);
+}
+
 static void on_policy(void *opaque, const char *type, const cJSON *obj,
                       const cJSON *old)
 {
@@ -314,6 +326,8 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_snapshot(c, ns, name);
             else if (strcmp(kind, "policy") == 0)
                 rc = vrt_reconcile_policy(c, ns, name);
+            else if (strcmp(kind, "clone") == 0)
+                rc = vrt_reconcile_clone(c, ns, name);
             /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
@@ -360,6 +374,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
         [INF_NETWORK] = on_network, [INF_VMSET] = on_vmset,
         [INF_SNAPSHOT] = on_snapshot, [INF_POLICY] = on_policy,
+        [INF_CLONE] = on_clone,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)

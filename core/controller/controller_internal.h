@@ -29,6 +29,7 @@ enum {
     INF_VMSET,
     INF_SNAPSHOT,
     INF_POLICY,
+    INF_CLONE,
     INF_COUNT
 };
 
@@ -160,6 +161,9 @@ int vrt_place_vm(char *host, size_t hsize, vrt_controller *c, vrt_pconn *conn,
 /* Drops the in-memory choice for a VM that is gone. */
 void vrt_place_forget(vrt_controller *c, const cJSON *vm);
 long vrt_reconcile_policy(vrt_controller *c, const char *ns, const char *name);
+
+/* vmclone.c */
+long vrt_reconcile_clone(vrt_controller *c, const char *ns, const char *name);
 
 /* vmsnap.c */
 long vrt_reconcile_snapshot(vrt_controller *c, const char *ns, const char *name);

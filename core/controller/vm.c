@@ -505,6 +505,16 @@ static long reconcile_live(vm_ctx *v)
         goto cleanup;
     }
     const char *id = status_str(v->status, "id");
+    const char *adopted = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(v->vm, "metadata"), "labels"), "virtrigaud.io/adopted"));
+    if ((!id || !*id) && adopted && strcmp(adopted, "true") == 0) {
+        /* A clone or an adopted VM: its id comes from whoever made it;
+         * creating one here would make a second VM. */
+        rc = fail(v, "Pending", "WaitingForDependencies",
+                  "This VM was cloned or adopted (label virtrigaud.io/adopted); "
+                  "it waits for its provider id.", 2000);
+        goto cleanup;
+    }
     if (!id || !*id) {
         rc = create_vm(v, cls, image, prov, atts);
         /* The id is written.  A create without a task goes on to power

@@ -90,9 +90,10 @@ export default {
     spec: obj('Desired clone.', {
         source: req(obj('What to clone; set one field.', {
             vmRef: localRef('A VirtualMachine.'),
-            snapshotRef: nyh(localRef('A VMSnapshot.')),
+            snapshotRef: localRef('A VMSnapshot (clone of its VM at that snapshot).'),
             templateRef: nyh(objectRef('A template.')),
-            imageRef: nyh(objectRef('A VMImage.')),
+            imageRef: objectRef('A VMImage (a new VM on it; needs ' +
+                                'target.providerRef and target.classRef).'),
         })),
         target: req(obj('The VirtualMachine to create.', {
             name: req(str('Name of the new VirtualMachine.',
@@ -115,19 +116,19 @@ export default {
         options: obj('How to clone.', {
             type: enm('Clone type.', cloneTypes, { default: 'FullClone' }),
             powerOn: bool('Power the clone on when done.', { default: false }),
-            includeSnapshots: bool('Copy the source\'s snapshots.',
-                                   { default: false }),
-            parallel: bool('Copy disks in parallel.', { default: false }),
-            timeout: duration('Timeout.', { default: '30m' }),
-            retryPolicy: obj('Retries after a failure.', {
+            includeSnapshots: nyh(bool('Copy the source\'s snapshots.',
+                                   { default: false })),
+            parallel: nyh(bool('Copy disks in parallel.', { default: false })),
+            timeout: nyh(duration('Timeout.', { default: '30m' })),
+            retryPolicy: nyh(obj('Retries after a failure.', {
                 maxRetries: int32('Maximum retries.',
                                   { minimum: 0, maximum: 10, default: 3 }),
                 retryDelay: duration('Delay before the first retry.',
                                      { default: '5m' }),
                 backoffMultiplier: int32('Delay multiplier per retry.',
                                          { default: 2 }),
-            }),
-            storage: obj('Storage of the clone.', {
+            })),
+            storage: nyh(obj('Storage of the clone.', {
                 preferThinProvisioning: bool('Prefer thin disks.',
                                              { default: true }),
                 diskFormat: enm('Disk provisioning type.',
@@ -137,17 +138,17 @@ export default {
                 datastore: str('Datastore.', { maxLength: 255 }),
                 folder: str('VM folder.', { maxLength: 255 }),
                 enableCompression: bool('Compress.', { default: false }),
-            }),
-            performance: obj('Performance of the copy.', {
+            })),
+            performance: nyh(obj('Performance of the copy.', {
                 priority: enm('Priority.', ['Low', 'Normal', 'High'],
                               { default: 'Normal' }),
                 ioThrottling: bool('Throttle I/O.', { default: false }),
                 maxIOPS: int32('IOPS limit.', { minimum: 100, maximum: 100000 }),
                 concurrentDisks: int32('Disks copied at once.',
                                        { minimum: 1, maximum: 10, default: 2 }),
-            }),
+            })),
         }),
-        customization,
+        customization: nyh(customization),
         metadata: obj('Descriptive information.', {
             purpose: enm('What the clone is for.',
                          ['backup', 'testing', 'migration', 'development',
