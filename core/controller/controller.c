@@ -88,6 +88,11 @@ static int spec_changed(const cJSON *obj, const cJSON *old)
         return 1;
     if (vrt_meta_num(obj, "generation") != vrt_meta_num(old, "generation"))
         return 1;
+    /* Annotations carry settings too (adopt-vms, adopt-filter). */
+    const cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "annotations");
+    const cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(old, "metadata"), "annotations");
+    if (!a != !b || (a && !cJSON_Compare(a, b, 1)))
+        return 1;
     const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "status"), "healthy");
     const cJSON *oh = cJSON_GetObjectItem(cJSON_GetObjectItem(old, "status"), "healthy");
     return cJSON_IsTrue(h) != cJSON_IsTrue(oh);

@@ -162,6 +162,12 @@ int vrt_place_vm(char *host, size_t hsize, vrt_controller *c, vrt_pconn *conn,
 void vrt_place_forget(vrt_controller *c, const cJSON *vm);
 long vrt_reconcile_policy(vrt_controller *c, const char *ns, const char *name);
 
+/* adopt.c: with the Provider's virtrigaud.io/adopt-vms annotation, makes
+ * VirtualMachines for the unmanaged VMs on its hypervisor; records the
+ * result in status.adoption. */
+void vrt_adopt_vms(vrt_controller *c, const cJSON *prov, vrt_pconn *conn,
+                   vrt_call_ctx *cc, cJSON *status);
+
 /* vmclone.c */
 long vrt_reconcile_clone(vrt_controller *c, const char *ns, const char *name);
 

@@ -85,6 +85,7 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
             vrt_cond_set(status, "CapabilitiesReported", "False",
                          "CapabilitiesUnavailable", err.message, gen);
         }
+        vrt_adopt_vms(c, prov, vrt_lease_conn(lease), &cc, status);
         const vrt_plugin *p = vrt_pconn_plugin(vrt_lease_conn(lease));
         cJSON_DeleteItemFromObjectCaseSensitive(status, "version");
         cJSON_AddStringToObject(status, "version", vrt_plugin_version(p));
@@ -117,6 +118,10 @@ long vrt_reconcile_provider(vrt_controller *c, const char *ns,
     cJSON *cmp_new = cJSON_Duplicate(status, 1);
     cJSON_DeleteItemFromObjectCaseSensitive(cmp_old, "lastHealthCheck");
     cJSON_DeleteItemFromObjectCaseSensitive(cmp_new, "lastHealthCheck");
+    cJSON_DeleteItemFromObjectCaseSensitive(
+        cJSON_GetObjectItem(cmp_old, "adoption"), "lastDiscoveryTime");
+    cJSON_DeleteItemFromObjectCaseSensitive(
+        cJSON_GetObjectItem(cmp_new, "adoption"), "lastDiscoveryTime");
     int changed = !cmp_old || !cJSON_Compare(cmp_old, cmp_new, 1);
     cJSON_Delete(cmp_old);
     cJSON_Delete(cmp_new);
