@@ -1,0 +1,281 @@
+/*
+ * pipeline.c - a job: pull blocks from a reader and push them down the
+ * stage chain (hash -> encode -> write), with progress and resume.
+ */
+#include "pipe_internal.h"
+
+#include <vrt/error.h>
+#include <vrt/log.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+VRT_LOG_SOURCE("core.pipeline");
+
+#define DEFAULT_BLOCK (1u << 20)
+#define MAX_BLOCK (64u << 20)
+/* Encoders take whole blocks as whole clusters or grains (64 KiB). */
+#define MIN_BLOCK (64u << 10)
+
+typedef struct job {
+    vrt_img_reader *in;
+    vrt_pipe_stage *hash; /* head of the chain */
+    vrt_pipe_stage *enc;  /* NULL for hash-only jobs */
+    vrt_pipe_out out;
+    uint8_t *buf;   /* one block */
+    uint8_t *zeros; /* one block of zeros */
+    size_t block;
+} job;
+
+static void job_free(job *j)
+{
+    vrt_img_reader_close(j->in);
+    vrt_pipe_stage_free(j->enc);
+    vrt_pipe_stage_free(j->hash);
+    if (j->out.fd >= 0)
+        close(j->out.fd);
+    EVP_MD_CTX_free(j->out.md);
+    free(j->buf);
+    free(j->zeros);
+}
+
+static int opts_check(const vrt_pipe_opts *o, vrt_error *err)
+{
+    if (o->flags & ~VRT_PIPE_FLAGS_ALL_)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Unknown pipeline flags 0x%x.", o->flags);
+    if (o->block_size && (o->block_size < MIN_BLOCK ||
+                          o->block_size > MAX_BLOCK ||
+                          (o->block_size & (o->block_size - 1))))
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Block size %u is not a power of two between "
+                             "64 KiB and 64 MiB.",
+                             o->block_size);
+    if (o->cluster_size && (o->cluster_size < 512 ||
+                            o->cluster_size > (2u << 20) ||
+                            (o->cluster_size & (o->cluster_size - 1))))
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "qcow2 cluster size %u is not a power of two "
+                             "between 512 and 2 MiB.",
+                             o->cluster_size);
+    return 0;
+}
+
+static int job_open(job *j, const char *src, const vrt_pipe_opts *o,
+                    vrt_error *err)
+{
+    int rc = opts_check(o, err);
+    if (rc != 0)
+        return rc;
+    rc = vrt_img_reader_open(&j->in, src, o->in_format, o->flags, err);
+    if (rc != 0)
+        return rc;
+    j->block = o->block_size ? o->block_size : DEFAULT_BLOCK;
+    /* Encoders work in whole clusters: a block holds at least one. */
+    if (o->cluster_size > j->block)
+        j->block = o->cluster_size;
+    j->buf = malloc(j->block);
+    j->zeros = calloc(1, j->block);
+    if (!j->buf || !j->zeros)
+        abort();
+    return vrt_pipe_hash_new(&j->hash, j->zeros, j->block, err);
+}
+
+static int job_open_output(job *j, const char *dst, const vrt_pipe_opts *o,
+                           vrt_error *err)
+{
+    uint64_t size = j->in->info.virtual_size;
+    int rc = 0;
+    int resume = o->resume_from > 0;
+    if (resume && o->out_format != VRT_IMG_RAW)
+        return vrt_error_set(err, VRT_E_NOTSUPP,
+                             "Resuming is supported for raw output only, not "
+                             "\"%s\".", vrt_img_format_name(o->out_format));
+    if (resume && o->resume_from > size)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Resume offset %llu is past the end of the disk "
+                             "(%llu bytes).",
+                             (unsigned long long)o->resume_from,
+                             (unsigned long long)size);
+    /* Truncated only after the check that it is not the input. */
+    j->out.fd = open(dst, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (j->out.fd < 0)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot open output \"%s\": %s.", dst,
+                             strerror(errno));
+    j->out.path = dst;
+    struct stat in_st, out_st;
+    if (fstat(j->in->fd, &in_st) == 0 && fstat(j->out.fd, &out_st) == 0 &&
+        in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Output \"%s\" is the input image itself.", dst);
+    if (!resume && ftruncate(j->out.fd, 0) != 0)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot truncate output \"%s\": %s.", dst,
+                             strerror(errno));
+    j->out.in_order = 1;
+    j->out.zeros = j->zeros;
+    j->out.zeros_len = j->block;
+    /* A raw file's bytes are the content: one digest serves both. */
+    j->out.digest = o->out_format != VRT_IMG_RAW;
+    j->out.md = EVP_MD_CTX_new();
+    if (!j->out.md || EVP_DigestInit_ex(j->out.md, EVP_sha256(), NULL) != 1)
+        return vrt_error_set(err, VRT_E_INTERNAL,
+                             "SHA-256 is not available from OpenSSL.");
+    switch (o->out_format) {
+    case VRT_IMG_RAW:
+        rc = vrt_pipe_enc_raw_new(&j->enc, &j->out, size, err);
+        break;
+    case VRT_IMG_QCOW2:
+        rc = vrt_pipe_enc_qcow2_new(&j->enc, &j->out, size,
+                                    o->cluster_size ? o->cluster_size
+                                                    : 65536u,
+                                    err);
+        break;
+    case VRT_IMG_VMDK:
+    case VRT_IMG_VMDK_STREAM:
+        rc = vrt_pipe_enc_vmdk_new(&j->enc, &j->out, size,
+                                   o->out_format == VRT_IMG_VMDK_STREAM,
+                                   o->compress_level < 0 ? 1
+                                                         : o->compress_level,
+                                   err);
+        break;
+    default:
+        rc = vrt_error_set(err, VRT_E_INVALID, "Unknown output format %d.",
+                           (int)o->out_format);
+    }
+    if (rc == 0)
+        j->hash->next = j->enc;
+    return rc;
+}
+
+/* Resume: the kept prefix of the raw output is the content up to there.
+ * A file shorter than the offset (zero blocks at its end were holes not yet
+ * made, or writes were lost) resumes from its own end instead. */
+static int job_resume(job *j, uint64_t *upto_io, vrt_error *err)
+{
+    int rc = 0;
+    struct stat st;
+    if (fstat(j->out.fd, &st) != 0)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot stat \"%s\": %s.", j->out.path,
+                             strerror(errno));
+    if ((uint64_t)st.st_size < *upto_io)
+        *upto_io = (uint64_t)st.st_size - (uint64_t)st.st_size % j->block;
+    uint64_t upto = *upto_io;
+    if (ftruncate(j->out.fd, (off_t)upto) != 0)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot cut \"%s\" at the resume offset: %s.",
+                             j->out.path, strerror(errno));
+    for (uint64_t off = 0; off < upto && rc == 0;) {
+        size_t n = upto - off < j->block ? (size_t)(upto - off) : j->block;
+        rc = vrt_pipe_pread_all(j->out.fd, j->buf, n, off, j->out.path,
+                                "kept prefix", err);
+        if (rc == 0)
+            rc = vrt_pipe_hash_update(j->hash, j->buf, n, err);
+        off += n;
+    }
+    j->out.pos = upto;
+    return rc;
+}
+
+static int job_run(job *j, vrt_pipe_result *res, uint64_t start,
+                   const vrt_pipe_opts *o, vrt_error *err)
+{
+    uint64_t size = j->in->info.virtual_size;
+    int rc = 0;
+    for (uint64_t off = start; off < size; off += j->block) {
+        size_t n = size - off < j->block ? (size_t)(size - off) : j->block;
+        vrt_pipe_block b = {off, n, NULL, 0};
+        rc = vrt_img_reader_read(j->buf, &b.zero, j->in, off, n, err);
+        if (rc != 0)
+            return rc;
+        if (!b.zero && memcmp(j->buf, j->zeros, n) == 0)
+            b.zero = 1;
+        b.data = b.zero ? NULL : j->buf;
+        if (b.zero)
+            res->zero_bytes += n;
+        else
+            res->data_bytes += n;
+        rc = j->hash->ops->write(j->hash, &b, err);
+        if (rc != 0)
+            return rc;
+        if (o->progress && o->progress(o->progress_opaque, off + n, size))
+            return vrt_error_set(err, VRT_E_CANCELED,
+                                 "The conversion of \"%s\" was cancelled at "
+                                 "offset %llu.",
+                                 j->in->path, (unsigned long long)(off + n));
+    }
+    rc = j->hash->ops->flush(j->hash, err);
+    if (rc != 0)
+        return rc;
+    vrt_pipe_hash_hex(j->hash, res->content_sha256);
+    return 0;
+}
+
+int vrt_pipe_convert(vrt_pipe_result *out, const char *src, const char *dst,
+                     const vrt_pipe_opts *opts, vrt_error *err)
+{
+    vrt_pipe_opts defaults = VRT_PIPE_OPTS_INIT;
+    const vrt_pipe_opts *o = opts ? opts : &defaults;
+    job j = {0};
+    vrt_pipe_result res = {0};
+    int rc = 0;
+    j.out.fd = -1;
+    memset(out, 0, sizeof(*out));
+    if ((rc = job_open(&j, src, o, err)) != 0)
+        goto cleanup;
+    if ((rc = job_open_output(&j, dst, o, err)) != 0)
+        goto cleanup;
+    /* Restart at a block boundary at or before the offset asked for. */
+    uint64_t start = o->resume_from - o->resume_from % j.block;
+    if (start && (rc = job_resume(&j, &start, err)) != 0)
+        goto cleanup;
+    res.virtual_size = j.in->info.virtual_size;
+    vrt_log_info("converting \"%s\" (%s) to \"%s\" (%s) from=%llu", src,
+                 vrt_img_format_name(j.in->info.format), dst,
+                 vrt_img_format_name(o->out_format),
+                 (unsigned long long)start);
+    if ((rc = job_run(&j, &res, start, o, err)) != 0)
+        goto cleanup;
+    if ((rc = vrt_pipe_out_finish(&j.out, res.output_sha256, j.enc->end,
+                                  err)) != 0)
+        goto cleanup;
+    if (!j.out.digest)
+        memcpy(res.output_sha256, res.content_sha256, sizeof(res.output_sha256));
+    if (!(o->flags & VRT_PIPE_NO_SYNC) && fsync(j.out.fd) != 0) {
+        rc = vrt_error_set(err, VRT_E_UNAVAILABLE, "Flushing \"%s\" failed: %s.",
+                           dst, strerror(errno));
+        goto cleanup;
+    }
+    res.output_size = j.enc->end;
+    *out = res;
+cleanup:
+    job_free(&j);
+    return rc;
+}
+
+int vrt_pipe_hash(vrt_pipe_result *out, const char *src,
+                  const vrt_pipe_opts *opts, vrt_error *err)
+{
+    vrt_pipe_opts defaults = VRT_PIPE_OPTS_INIT;
+    const vrt_pipe_opts *o = opts ? opts : &defaults;
+    job j = {0};
+    vrt_pipe_result res = {0};
+    int rc = 0;
+    j.out.fd = -1;
+    memset(out, 0, sizeof(*out));
+    if ((rc = job_open(&j, src, o, err)) != 0)
+        goto cleanup;
+    res.virtual_size = j.in->info.virtual_size;
+    if ((rc = job_run(&j, &res, 0, o, err)) != 0)
+        goto cleanup;
+    *out = res;
+cleanup:
+    job_free(&j);
+    return rc;
+}

@@ -1,0 +1,386 @@
+/*
+ * test_pipeline.c - core/pipeline: qcow2 and VMDK header parsing (good and
+ * hostile headers), the hash stage fed buffers alone, and conversions of a
+ * small disk through every format read back by the native readers (this
+ * file also runs under valgrind, so every path here is leak-checked).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pipeline/pipe_internal.h"
+#include <vrt/error.h>
+
+/* --- qcow2 headers --------------------------------------------------------- */
+
+static void qcow2_header(uint8_t *b, uint32_t version, uint32_t bits,
+                         uint64_t size, uint32_t l1_size)
+{
+    memset(b, 0, 512);
+    memcpy(b, "QFI\xfb", 4);
+    vrt_put_be32(b + 4, version);
+    vrt_put_be32(b + 20, bits);
+    vrt_put_be64(b + 24, size);
+    vrt_put_be32(b + 36, l1_size);
+    vrt_put_be64(b + 40, 0x30000);
+    if (version == 3) {
+        vrt_put_be32(b + 96, 4);
+        vrt_put_be32(b + 100, 104);
+    }
+}
+
+static void test_qcow2_header_good(void **state)
+{
+    (void)state;
+    uint8_t b[512];
+    vrt_qcow2_hdr h;
+    vrt_error err = VRT_ERROR_INIT;
+    qcow2_header(b, 3, 16, UINT64_C(1) << 30, 2);
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, sizeof(b), "x", &err), 0);
+    assert_int_equal(h.version, 3);
+    assert_int_equal(h.cluster_bits, 16);
+    assert_int_equal(h.size, UINT64_C(1) << 30);
+    assert_int_equal(h.l1_offset, 0x30000);
+    assert_int_equal(h.header_length, 104);
+    qcow2_header(b, 2, 12, 4096 * 512 * 3, 3);
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, 72, "x", &err), 0);
+    assert_int_equal(h.version, 2);
+    assert_int_equal(h.header_length, 72);
+    /* A dirty image is still readable: refcounts are not used. */
+    qcow2_header(b, 3, 16, 1 << 20, 1);
+    vrt_put_be64(b + 72, 1);
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, sizeof(b), "x", &err), 0);
+}
+
+typedef struct bad_case {
+    const char *what;
+    uint32_t off;      /* field to overwrite */
+    uint32_t width;    /* 4 or 8 (big-endian) */
+    uint64_t value;
+    int32_t code;
+    const char *needle;
+} bad_case;
+
+static void test_qcow2_header_bad(void **state)
+{
+    (void)state;
+    static const bad_case cases[] = {
+        {"magic", 0, 4, 0x514649fc, VRT_E_INVALID, "no qcow2 magic"},
+        {"version 1", 4, 4, 1, VRT_E_NOTSUPP, "version 1"},
+        {"cluster bits 8", 20, 4, 8, VRT_E_INVALID, "cluster size"},
+        {"cluster bits 22", 20, 4, 22, VRT_E_INVALID, "cluster size"},
+        {"huge size", 24, 8, UINT64_C(1) << 62, VRT_E_INVALID, "limit"},
+        {"encrypted", 32, 4, 2, VRT_E_NOTSUPP, "encrypted"},
+        {"L1 too small", 36, 4, 0, VRT_E_INVALID, "L1 table of 0 entries"},
+        {"L1 too large", 36, 4, 0x7fffffff, VRT_E_INVALID, "L1 table"},
+        {"corrupt bit", 72, 8, 2, VRT_E_INVALID, "marked corrupt"},
+        {"extended L2", 72, 8, 16, VRT_E_NOTSUPP, "incompatible features"},
+        {"header length 100", 100, 4, 100, VRT_E_INVALID, "header length"},
+        {"header length past buffer", 100, 4, 4096, VRT_E_INVALID,
+         "header length"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t b[512];
+        vrt_qcow2_hdr h;
+        vrt_error err = VRT_ERROR_INIT;
+        qcow2_header(b, 3, 16, UINT64_C(1) << 30, 2);
+        if (cases[i].width == 4)
+            vrt_put_be32(b + cases[i].off, (uint32_t)cases[i].value);
+        else
+            vrt_put_be64(b + cases[i].off, cases[i].value);
+        int rc = vrt_pipe_qcow2_parse_header(&h, b, sizeof(b), "img", &err);
+        if (rc != cases[i].code || !strstr(err.message, cases[i].needle))
+            fail_msg("%s: rc %d, message \"%s\"", cases[i].what, rc,
+                     err.message);
+        assert_non_null(strstr(err.message, "\"img\""));
+    }
+    /* Too short to hold a header at all, and zstd compression. */
+    uint8_t b[512];
+    vrt_qcow2_hdr h;
+    vrt_error err = VRT_ERROR_INIT;
+    qcow2_header(b, 3, 16, 1 << 20, 1);
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, 40, "x", &err),
+                     VRT_E_INVALID);
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, 80, "x", &err),
+                     VRT_E_INVALID);
+    assert_non_null(strstr(err.message, "truncated"));
+    vrt_put_be32(b + 100, 112);
+    b[104] = 1;
+    assert_int_equal(vrt_pipe_qcow2_parse_header(&h, b, sizeof(b), "x", &err),
+                     VRT_E_NOTSUPP);
+    assert_non_null(strstr(err.message, "compression type 1"));
+}
+
+/* --- VMDK headers -------------------------------------------------------------- */
+
+static void vmdk_header(uint8_t *b)
+{
+    memset(b, 0, 512);
+    memcpy(b, "KDMV", 4);
+    vrt_put_le32(b + 4, 1);
+    vrt_put_le32(b + 8, 3);
+    vrt_put_le64(b + 12, 131072); /* 64 MiB */
+    vrt_put_le64(b + 20, 128);
+    vrt_put_le64(b + 28, 1);
+    vrt_put_le64(b + 36, 20);
+    vrt_put_le32(b + 44, 512);
+    vrt_put_le64(b + 48, 21);
+    vrt_put_le64(b + 56, 30);
+    vrt_put_le64(b + 64, 128);
+}
+
+static void test_vmdk_header_good(void **state)
+{
+    (void)state;
+    uint8_t b[512];
+    vrt_vmdk_hdr h;
+    vrt_error err = VRT_ERROR_INIT;
+    vmdk_header(b);
+    assert_int_equal(vrt_pipe_vmdk_parse_header(&h, b, sizeof(b), "x", &err), 0);
+    assert_int_equal(h.capacity, 131072);
+    assert_int_equal(h.grain, 128);
+    assert_int_equal(h.num_gtes, 512);
+    assert_int_equal(h.gd_offset, 30);
+    assert_int_equal(h.rgd_offset, 21);
+    /* streamOptimized: compressed grains with deflate. */
+    vrt_put_le32(b + 4, 3);
+    vrt_put_le32(b + 8, 0x30001);
+    b[77] = 1;
+    assert_int_equal(vrt_pipe_vmdk_parse_header(&h, b, sizeof(b), "x", &err), 0);
+    assert_int_equal(h.compress, 1);
+}
+
+static void test_vmdk_header_bad(void **state)
+{
+    (void)state;
+    static const bad_case cases[] = {
+        {"magic", 0, 4, 0x4b444d57, VRT_E_INVALID, "no VMDK sparse magic"},
+        {"version 4", 4, 4, 4, VRT_E_NOTSUPP, "version 4"},
+        {"grain 0", 20, 8, 0, VRT_E_INVALID, "grain size"},
+        {"grain 3", 20, 8, 3, VRT_E_INVALID, "grain size"},
+        {"grain 4096", 20, 8, 4096, VRT_E_INVALID, "grain size"},
+        {"no GTEs", 44, 4, 0, VRT_E_INVALID, "grain table size"},
+        {"too many GTEs", 44, 4, 1u << 20, VRT_E_INVALID, "grain table size"},
+        {"huge capacity", 12, 8, UINT64_C(1) << 60, VRT_E_INVALID, "limit"},
+        {"unknown compression", 8, 4, 0x10001, VRT_E_NOTSUPP, "algorithm 0"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t b[512];
+        vrt_vmdk_hdr h;
+        vrt_error err = VRT_ERROR_INIT;
+        vmdk_header(b);
+        if (cases[i].width == 4)
+            vrt_put_le32(b + cases[i].off, (uint32_t)cases[i].value);
+        else
+            vrt_put_le64(b + cases[i].off, cases[i].value);
+        int rc = vrt_pipe_vmdk_parse_header(&h, b, sizeof(b), "img", &err);
+        if (rc != cases[i].code || !strstr(err.message, cases[i].needle))
+            fail_msg("%s: rc %d, message \"%s\"", cases[i].what, rc,
+                     err.message);
+    }
+    uint8_t b[512];
+    vrt_vmdk_hdr h;
+    vrt_error err = VRT_ERROR_INIT;
+    vmdk_header(b);
+    assert_int_equal(vrt_pipe_vmdk_parse_header(&h, b, 511, "x", &err),
+                     VRT_E_INVALID);
+}
+
+static void test_format_names(void **state)
+{
+    (void)state;
+    int32_t fmts[] = {VRT_IMG_RAW, VRT_IMG_QCOW2, VRT_IMG_VMDK,
+                      VRT_IMG_VMDK_STREAM};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(vrt_img_format_parse(vrt_img_format_name(fmts[i])),
+                         fmts[i]);
+    assert_int_equal(vrt_img_format_parse("streamOptimized"),
+                     VRT_IMG_VMDK_STREAM);
+    assert_int_equal(vrt_img_format_parse("vdi"), -1);
+    assert_string_equal(vrt_img_format_name(99), "unknown");
+    /* The ABI's disk format bits map over unchanged. */
+    assert_int_equal(VRT_IMG_RAW, VRT_DISK_RAW);
+    assert_int_equal(VRT_IMG_QCOW2, VRT_DISK_QCOW2);
+    assert_int_equal(VRT_IMG_VMDK, VRT_DISK_VMDK);
+}
+
+/* --- the hash stage alone -------------------------------------------------------- */
+
+static void sha256_hex(char hex[65], const void *buf, size_t len)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+    vrt_pipe_hex(hex, md);
+}
+
+static void test_hash_stage_zero_blocks(void **state)
+{
+    (void)state;
+    enum { BLK = 4096 };
+    static uint8_t zeros[BLK], disk[3 * BLK];
+    vrt_error err = VRT_ERROR_INIT;
+    vrt_pipe_stage *s = NULL;
+    memset(disk + BLK, 0x42, BLK);
+    assert_int_equal(vrt_pipe_hash_new(&s, zeros, BLK, &err), 0);
+    /* A zero block is hashed from the zero buffer, not from data. */
+    vrt_pipe_block b0 = {0, BLK, NULL, 1};
+    vrt_pipe_block b1 = {BLK, BLK, disk + BLK, 0};
+    vrt_pipe_block b2 = {2 * BLK, BLK, NULL, 1};
+    assert_int_equal(s->ops->write(s, &b0, &err), 0);
+    assert_int_equal(s->ops->write(s, &b1, &err), 0);
+    assert_int_equal(s->ops->write(s, &b2, &err), 0);
+    assert_int_equal(s->ops->flush(s, &err), 0);
+    char got[65], want[65];
+    vrt_pipe_hash_hex(s, got);
+    sha256_hex(want, disk, sizeof(disk));
+    assert_string_equal(got, want);
+    vrt_pipe_stage_free(s);
+    vrt_pipe_stage_free(NULL);
+}
+
+/* --- conversions read back natively ----------------------------------------------- */
+
+#define DISK_SIZE (3u * 1048576u + 5u * 512u) /* not a cluster multiple */
+
+static char tmpdir[64];
+
+static int make_disk(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/vrt-pipe-unit.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    return 0;
+}
+
+static int drop_disk(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static uint8_t *disk_bytes(void)
+{
+    uint8_t *d = calloc(1, DISK_SIZE);
+    assert_non_null(d);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 700000; i++) { /* data, then a zero gap */
+        x = x * 1103515245u + 12345u;
+        d[i] = (uint8_t)(x >> 16);
+    }
+    for (size_t i = 2u * 1048576u + 100u; i < DISK_SIZE; i++)
+        d[i] = (uint8_t)(i % 7 ? 'v' : '\n');
+    return d;
+}
+
+static int cancel_at_half(void *opaque, uint64_t done, uint64_t total)
+{
+    int *calls = opaque;
+    (*calls)++;
+    return done * 2 >= total;
+}
+
+static void test_convert_read_back(void **state)
+{
+    (void)state;
+    char src[128], dst[128], want[65];
+    uint8_t *d = disk_bytes();
+    uint8_t *got = malloc(DISK_SIZE);
+    assert_non_null(got);
+    snprintf(src, sizeof(src), "%s/src.raw", tmpdir);
+    FILE *f = fopen(src, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, DISK_SIZE, f), DISK_SIZE);
+    fclose(f);
+    sha256_hex(want, d, DISK_SIZE);
+    int32_t fmts[] = {VRT_IMG_RAW, VRT_IMG_QCOW2, VRT_IMG_VMDK,
+                      VRT_IMG_VMDK_STREAM};
+    for (size_t i = 0; i < 4; i++) {
+        vrt_pipe_opts o = VRT_PIPE_OPTS_INIT;
+        vrt_pipe_result res;
+        vrt_error err = VRT_ERROR_INIT;
+        o.out_format = fmts[i];
+        o.block_size = 65536;
+        snprintf(dst, sizeof(dst), "%s/out.%s", tmpdir,
+                 vrt_img_format_name(fmts[i]));
+        if (vrt_pipe_convert(&res, src, dst, &o, &err) != 0)
+            fail_msg("convert to %s: %s", vrt_img_format_name(fmts[i]),
+                     err.message);
+        assert_string_equal(res.content_sha256, want);
+        assert_true(res.zero_bytes > 0 && res.data_bytes > 0);
+        vrt_img_reader *r = NULL;
+        assert_int_equal(vrt_img_reader_open(&r, dst, VRT_IMG_AUTO, 0, &err), 0);
+        const vrt_img_info *info = vrt_img_reader_info(r);
+        assert_int_equal(info->format, fmts[i]);
+        assert_int_equal(info->virtual_size, DISK_SIZE);
+        /* Odd-sized reads that straddle clusters and grains. */
+        for (uint64_t off = 0; off < DISK_SIZE;) {
+            size_t n = 77777;
+            int zero = 0;
+            if (n > DISK_SIZE - off)
+                n = (size_t)(DISK_SIZE - off);
+            assert_int_equal(vrt_img_reader_read(got + off, &zero, r, off, n,
+                                                 &err), 0);
+            if (zero)
+                memset(got + off, 0, n);
+            off += n;
+        }
+        assert_memory_equal(got, d, DISK_SIZE);
+        int zero = 0;
+        assert_int_equal(vrt_img_reader_read(got, &zero, r, DISK_SIZE - 1, 2,
+                                             &err), VRT_E_INVALID);
+        vrt_img_reader_close(r);
+        /* The hash-only job agrees. */
+        assert_int_equal(vrt_pipe_hash(&res, dst, NULL, &err), 0);
+        assert_string_equal(res.content_sha256, want);
+    }
+    /* Cancellation through the progress callback. */
+    vrt_pipe_opts o = VRT_PIPE_OPTS_INIT;
+    vrt_pipe_result res;
+    vrt_error err = VRT_ERROR_INIT;
+    int calls = 0;
+    o.block_size = 65536;
+    o.progress = cancel_at_half;
+    o.progress_opaque = &calls;
+    assert_int_equal(vrt_pipe_hash(&res, src, &o, &err), VRT_E_CANCELED);
+    assert_true(calls > 1);
+    /* Bad options. */
+    o.progress = NULL;
+    o.flags = 0x80;
+    assert_int_equal(vrt_pipe_hash(&res, src, &o, &err), VRT_E_INVALID);
+    o.flags = 0;
+    o.block_size = 1000;
+    assert_int_equal(vrt_pipe_hash(&res, src, &o, &err), VRT_E_INVALID);
+    o.block_size = 4096; /* smaller than a VMDK grain */
+    assert_int_equal(vrt_pipe_hash(&res, src, &o, &err), VRT_E_INVALID);
+    assert_non_null(strstr(err.message, "64 KiB"));
+    free(d);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qcow2_header_good),
+        cmocka_unit_test(test_qcow2_header_bad),
+        cmocka_unit_test(test_vmdk_header_good),
+        cmocka_unit_test(test_vmdk_header_bad),
+        cmocka_unit_test(test_format_names),
+        cmocka_unit_test(test_hash_stage_zero_blocks),
+        cmocka_unit_test_setup_teardown(test_convert_read_back, make_disk,
+                                        drop_disk),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
