@@ -28,6 +28,7 @@ static const char *const inf_paths[INF_COUNT] = {
     [INF_SNAPSHOT] = GROUP_PATH "/vmsnapshots",
     [INF_POLICY] = GROUP_PATH "/vmplacementpolicies",
     [INF_CLONE] = GROUP_PATH "/vmclones",
+    [INF_MIGRATION] = GROUP_PATH "/vmmigrations",
 };
 
 #define USED_BY_REFRESH_MS 1000
@@ -38,7 +39,7 @@ static const char *const inf_kind[INF_COUNT] = {
     [INF_CLASS] = "class", [INF_IMAGE] = "image",
     [INF_NETWORK] = "network", [INF_VMSET] = "vmset",
     [INF_SNAPSHOT] = "snapshot", [INF_POLICY] = "policy",
-    [INF_CLONE] = "clone",
+    [INF_CLONE] = "clone", [INF_MIGRATION] = "migration",
 };
 
 static void key_for(char *key, size_t size, const char *kind, const char *ns,
@@ -286,6 +287,16 @@ static void on_clone(void *opaque, const char *type, const cJSON *obj,
         enqueue(c, "clone", obj);
 }
 
+static void on_migration(void *opaque, const char *type, const cJSON *obj,
+                         const cJSON *old)
+{
+    vrt_controller *c = opaque;
+    int ours = own_write(c, "vmmigrations", type, obj);
+    if (strcmp(type, "DELETED") != 0 &&
+        (strcmp(type, "MODIFIED") != 0 || vm_changed(obj, old) || !ours))
+        enqueue(c, "migration", obj);
+}
+
 static void on_policy(void *opaque, const char *type, const cJSON *obj,
                       const cJSON *old)
 {
@@ -333,6 +344,8 @@ static void *worker(void *arg)
                 rc = vrt_reconcile_policy(c, ns, name);
             else if (strcmp(kind, "clone") == 0)
                 rc = vrt_reconcile_clone(c, ns, name);
+            else if (strcmp(kind, "migration") == 0)
+                rc = vrt_reconcile_migration(c, ns, name);
             /* kind is bounded: keys are only made from inf_kind[] */
             vrt_metrics_reconcile(kind, rc < 0 ? "error" : "success",
                                   mono_s() - start);
@@ -379,7 +392,7 @@ int vrt_controller_start(vrt_controller **out, vrt_kube *kube,
         [INF_CLASS] = on_class,   [INF_IMAGE] = on_image,
         [INF_NETWORK] = on_network, [INF_VMSET] = on_vmset,
         [INF_SNAPSHOT] = on_snapshot, [INF_POLICY] = on_policy,
-        [INF_CLONE] = on_clone,
+        [INF_CLONE] = on_clone, [INF_MIGRATION] = on_migration,
     };
     /* Dependencies first, so a VM's first reconcile finds them cached. */
     for (int i = INF_COUNT - 1; i >= 0; i--)
@@ -401,6 +414,7 @@ void vrt_controller_stop(vrt_controller *c)
 {
     if (!c)
         return;
+    c->stopping = 1;
     vrt_queue_shutdown(c->queue);
     for (uint32_t i = 0; i < c->n_workers; i++)
         pthread_join(c->workers[i], NULL);

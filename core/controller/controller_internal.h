@@ -30,6 +30,7 @@ enum {
     INF_SNAPSHOT,
     INF_POLICY,
     INF_CLONE,
+    INF_MIGRATION,
     INF_COUNT
 };
 
@@ -47,6 +48,7 @@ struct vrt_controller {
     vrt_hmap *placed;       /* VM uid -> host chosen (placement.c) */
     pthread_t *workers;
     uint32_t n_workers;
+    volatile int stopping;  /* long copies stop early */
 };
 
 /* pool.c: one provider connection per Provider object, reference-counted,
@@ -167,6 +169,9 @@ long vrt_reconcile_policy(vrt_controller *c, const char *ns, const char *name);
  * result in status.adoption. */
 void vrt_adopt_vms(vrt_controller *c, const cJSON *prov, vrt_pconn *conn,
                    vrt_call_ctx *cc, cJSON *status);
+
+/* vmmigration.c */
+long vrt_reconcile_migration(vrt_controller *c, const char *ns, const char *name);
 
 /* vmclone.c */
 long vrt_reconcile_clone(vrt_controller *c, const char *ns, const char *name);

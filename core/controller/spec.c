@@ -165,6 +165,20 @@ cJSON *vrt_vm_spec_json(const cJSON *vm, const cJSON *cls, const cJSON *image,
             cJSON_AddItemToObject(img, it->string, cJSON_Duplicate(it, 1));
         }
     }
+    /* A disk already on the provider (a migration's import) boots the VM
+     * as it is: for libvirt a volume attached in place. */
+    const cJSON *imp = cJSON_GetObjectItem(vspec, "importedDisk");
+    const char *disk_id = cJSON_GetStringValue(cJSON_GetObjectItem(imp, "diskID"));
+    if (disk_id && !image) {
+        cJSON *img = cJSON_AddObjectToObject(out, "image");
+        cJSON_AddStringToObject(img, "name", "imported");
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(imp, "path"));
+        cJSON_AddStringToObject(img, "path", path ? path : disk_id);
+        const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItem(imp, "format"));
+        cJSON_AddStringToObject(img, "format", fmt ? fmt : "qcow2");
+        cJSON_AddStringToObject(img, "mode", "attach");
+        cJSON_AddItemToObject(out, "importedDisk", cJSON_Duplicate(imp, 1));
+    }
     copy_if(out, "disks", vspec, "disks");
     copy_if(out, "networks", vspec, "networks");
     copy_if(out, "placement", vspec, "placement");

@@ -18,6 +18,8 @@ typedef struct vrt_controller_opts {
     uint32_t workers;      /* reconcile threads (default 4) */
     uint32_t resync_ms;    /* status refresh of settled VMs (default 30000) */
     uint32_t call_timeout_ms; /* deadline of provider calls (default 120000) */
+    const char *staging_dir;  /* where VMMigrations stage disks (default
+                                 /var/lib/virtrigaud/staging) */
 } vrt_controller_opts;
 
 /* Starts informers and workers.  `kube` and `reg` must outlive it. */

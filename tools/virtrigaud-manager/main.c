@@ -75,6 +75,8 @@ static void usage(FILE *out)
         "  --plugin-dir DIR       load provider plugins (*.so) from DIR\n"
         "  --workers N            reconcile threads (default 4)\n"
         "  --call-timeout SECONDS deadline of each provider call (default 120)\n"
+        "  --staging-dir DIR      where VMMigrations stage disks (default\n"
+        "                         DATA_DIR/staging, or /var/lib/virtrigaud/staging)\n"
         "  --no-controller        serve the API only (standalone)\n"
         "\n"
         "General:\n"
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
            OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
            OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
-           OPT_METRICS, OPT_CALL_TIMEOUT };
+           OPT_METRICS, OPT_CALL_TIMEOUT, OPT_STAGING };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
         {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT},
+        {"staging-dir", required_argument, NULL, OPT_STAGING},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"watch-history", required_argument, NULL, OPT_HISTORY},
         {"metrics-addr", required_argument, NULL, OPT_METRICS},
@@ -177,6 +180,7 @@ int main(int argc, char **argv)
             co.workers = (uint32_t)w;
             break;
         }
+        case OPT_STAGING: co.staging_dir = optarg; break;
         case OPT_CALL_TIMEOUT: {
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 86400) {
@@ -225,6 +229,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "virtrigaud-manager: --standalone needs --data-dir DIR "
                         "(see --help).\n");
         return 2;
+    }
+    char staging[4096];
+    if (!co.staging_dir && ao.data_dir) {
+        snprintf(staging, sizeof(staging), "%s/staging", ao.data_dir);
+        co.staging_dir = staging;
     }
     if (!standalone && !run_controller) {
         fprintf(stderr, "virtrigaud-manager: --no-controller only makes sense "

@@ -1,0 +1,728 @@
+/*
+ * The VMMigration reconciler: moves a VM's boot disk from one provider
+ * to another through a local staging directory and the disk pipeline.
+ *
+ *   Validating   source VM, both providers, export/import capabilities,
+ *                the formats each side speaks
+ *   Snapshotting a snapshot to export from (spec.source.createSnapshot,
+ *                or the VMSnapshot in snapshotRef)
+ *   Exporting    the source's stream into staging (resumes at the byte
+ *                where a crash left the file)
+ *   Converting   the disk pipeline: into the target's format, with the
+ *                content SHA-256 (format-independent) and the SHA-256 of
+ *                the bytes to move
+ *   Importing    the converted disk streamed to the target; then, with
+ *                options.verifyChecksums, exported back and its content
+ *                hashed: it must equal the source's
+ *   Creating     the target VirtualMachine, booting the imported disk
+ *                (spec.importedDisk)
+ *   Validating-Target  until the target VM is Ready
+ *   Ready        staging and the migration's own snapshot cleaned up per
+ *                cleanupPolicy; the source deleted if deleteAfterMigration
+ *
+ * Every step records its result in status before the next starts, so a
+ * manager restarted at any point goes on from the last completed step.
+ * A failed step is retried (retryPolicy: maxRetries, retryDelay,
+ * backoffMultiplier) before the migration is Failed.  The staging
+ * directory is the manager's --staging-dir; storage.type s3 is not
+ * supported yet.  The copy runs in the reconcile worker.
+ */
+#include "controller_internal.h"
+
+#include <vrt/clock.h>
+#include <vrt/json.h>
+#include <vrt/log.h>
+#include <vrt/pipeline.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+VRT_LOG_SOURCE("controller.migration");
+
+#define KIND "VMMigration"
+#define CHUNK (1u << 20)
+#define REPORT_EVERY_MS 1000
+
+typedef struct mig {
+    vrt_controller *c;
+    const char *ns, *name;
+    char path[600];
+    cJSON *obj, *status, *old;
+    double gen;
+    vrt_lease *src, *dst;
+    vrt_call_ctx cc;
+    char dir[2048];
+    const char *phase;
+    uint64_t t0_ms, last_ms;
+    char why[600];
+} mig;
+
+static const cJSON *spec_at(const mig *m, const char *a, const char *b)
+{
+    const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(m->obj, "spec"), a);
+    return b ? cJSON_GetObjectItem(o, b) : o;
+}
+
+static const char *sget(const cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+}
+
+static cJSON *sub(cJSON *status, const char *key)
+{
+    cJSON *o = cJSON_GetObjectItem(status, key);
+    if (!cJSON_IsObject(o)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(status, key);
+        o = cJSON_AddObjectToObject(status, key);
+    }
+    return o;
+}
+
+static void set_num(cJSON *o, const char *k, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+    cJSON_AddNumberToObject(o, k, v);
+}
+
+static int flush(mig *m)
+{
+    set_num(m->status, "observedGeneration", m->gen);
+    if (m->old && cJSON_Compare(m->old, m->status, 1))
+        return 0;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_status_patch(m->c, m->path, m->old, m->status, &err) != VRT_OK) {
+        vrt_log_warn("Status write failed vmmigration=\"%s/%s\": %s", m->ns,
+                     m->name, err.message);
+        return -1;
+    }
+    cJSON_Delete(m->old);
+    m->old = cJSON_Duplicate(m->status, 1);
+    return 0;
+}
+
+static int enter(mig *m, const char *phase, const char *msg)
+{
+    m->phase = phase;
+    char was[32]; /* a copy: setting the phase frees the old string */
+    snprintf(was, sizeof(was), "%s", sget(m->status, "phase") ? sget(m->status, "phase") : "");
+    char now[32];
+    vrt_rfc3339_now(now);
+    vrt_json_set_str(m->status, "phase", phase);
+    vrt_json_set_str(m->status, "message", msg);
+    cJSON *p = sub(m->status, "progress");
+    vrt_json_set_str(p, "currentPhase", phase);
+    if (strcmp(was, phase) != 0) {
+        vrt_json_set_str(p, "phaseStartTime", now);
+        vrt_event(m->c->events, m->obj, KIND, "Normal", phase, "Migrate", "%s", msg);
+    }
+    int ready = strcmp(phase, "Ready") == 0;
+    char reason[32]; /* condition reasons allow no '-' */
+    size_t n = 0;
+    for (const char *p2 = phase; *p2 && n + 1 < sizeof(reason); p2++)
+        if (*p2 != '-')
+            reason[n++] = *p2;
+    reason[n] = '\0';
+    vrt_cond_set(m->status, "Ready", ready ? "True" : "False", reason, msg, m->gen);
+    m->t0_ms = vrt_now_ms();
+    return flush(m);
+}
+
+/* Progress of the current copy, written at most once a second. */
+static int report(void *opaque, uint64_t done, uint64_t total)
+{
+    mig *m = opaque;
+    uint64_t now = vrt_now_ms();
+    if (done < total && now - m->last_ms < REPORT_EVERY_MS)
+        return 0;
+    m->last_ms = now;
+    cJSON *p = sub(m->status, "progress");
+    set_num(p, "totalBytes", (double)total);
+    set_num(p, "transferredBytes", (double)done);
+    set_num(p, "percentage", total ? (double)(done * 100 / total) : 0);
+    double secs = (double)(now - m->t0_ms) / 1000.0;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    set_num(p, "transferRate", (double)(uint64_t)rate);
+    char eta[32];
+    snprintf(eta, sizeof(eta), "%llus",
+             rate > 0 ? (unsigned long long)((double)(total - done) / rate) : 0ULL);
+    vrt_json_set_str(p, "eta", eta);
+    flush(m);
+    return m->c->stopping; /* cancel on shutdown */
+}
+
+static int fail_step(mig *m, const char *what, const char *msg)
+{
+    snprintf(m->why, sizeof(m->why), "%s: %s", what, msg);
+    return -1;
+}
+
+static cJSON *lease_provider(vrt_lease **out, mig *m, const cJSON *ref,
+                             vrt_error *err)
+{
+    const char *pns = sget(ref, "namespace");
+    cJSON *prov = vrt_informer_get(m->c->inf[INF_PROVIDER], pns && *pns ? pns : m->ns,
+                                   sget(ref, "name") ? sget(ref, "name") : "");
+    if (!prov) {
+        vrt_error_set(err, VRT_E_NOTFOUND, "Provider \"%s\" not found.",
+                      sget(ref, "name") ? sget(ref, "name") : "");
+        return NULL;
+    }
+    if (vrt_pool_acquire(out, m->c->pool, m->c, prov, err) != VRT_OK) {
+        cJSON_Delete(prov);
+        return NULL;
+    }
+    return prov;
+}
+
+static int32_t pick_format(uint32_t offered, const char *want)
+{
+    int32_t w = want ? vrt_img_format_parse(want) : 0;
+    if (w > 0 && w <= VRT_IMG_VMDK && (offered & (uint32_t)w))
+        return w;
+    if (offered & VRT_DISK_QCOW2)
+        return VRT_IMG_QCOW2;
+    if (offered & VRT_DISK_RAW)
+        return VRT_IMG_RAW;
+    if (offered & VRT_DISK_VMDK)
+        return VRT_IMG_VMDK;
+    return 0;
+}
+
+static const char *ext_of(int32_t f)
+{
+    return f == VRT_IMG_QCOW2 ? "qcow2" : f == VRT_IMG_RAW ? "raw" : "vmdk";
+}
+
+/* Export (of a VM, or of an imported disk when vm_id is NULL) into file
+ * `path`, resuming after what the file already holds. */
+static int export_to(mig *m, vrt_lease *l, const char *vm_id, const char *disk_id,
+                     const char *snap_id, int32_t format, const char *path)
+{
+    struct stat st;
+    uint64_t have = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    vrt_export_spec es = {.struct_size = sizeof(es), .format = (uint32_t)format,
+                          .offset = have, .vm_id = vm_id, .disk_id = disk_id,
+                          .snapshot_id = snap_id};
+    vrt_pstream *s = NULL;
+    uint64_t size = 0;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_p_disk_export_open(&s, &size, vrt_lease_conn(l), &m->cc, &es, &err) != VRT_OK) {
+        if (have && err.code == VRT_E_INVALID) { /* offset not honoured: start over */
+            unlink(path);
+            es.offset = have = 0;
+            if (vrt_p_disk_export_open(&s, &size, vrt_lease_conn(l), &m->cc, &es, &err) == VRT_OK)
+                goto opened;
+        }
+        return fail_step(m, "Export", err.message);
+    }
+opened:;
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (have ? O_APPEND : O_TRUNC), 0600);
+    if (fd < 0) {
+        vrt_p_stream_close(s);
+        return fail_step(m, "Export", strerror(errno));
+    }
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        abort();
+    uint64_t done = have, total = size ? size + have : 0;
+    int rc = 0;
+    for (;;) {
+        size_t n = 0;
+        int r = vrt_p_stream_read(&n, s, buf, CHUNK, &err);
+        if (r == VRT_E_AGAIN) {
+            usleep(10000);
+            continue;
+        }
+        if (r != VRT_OK) {
+            rc = fail_step(m, "Export", err.message);
+            break;
+        }
+        if (n == 0)
+            break;
+        for (size_t off = 0; off < n;) {
+            ssize_t w = write(fd, buf + off, n - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0) {
+                rc = fail_step(m, "Staging", strerror(errno));
+                break;
+            }
+            off += (size_t)w;
+        }
+        if (rc)
+            break;
+        done += n;
+        if (report(m, done, total > done ? total : done)) {
+            rc = fail_step(m, "Export", "canceled (the manager is stopping)");
+            break;
+        }
+    }
+    free(buf);
+    vrt_p_stream_close(s);
+    if (fsync(fd) != 0 && !rc)
+        rc = fail_step(m, "Staging", strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static int import_from(char disk_id[VRT_ID_MAX], mig *m, const char *path,
+                       int32_t format, uint64_t vsize, const char *target_name)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return fail_step(m, "Import", strerror(errno));
+    vrt_import_spec is = {.struct_size = sizeof(is), .format = (uint32_t)format,
+                          .size_bytes = (uint64_t)st.st_size, .virtual_size = vsize,
+                          .target_name = target_name};
+    vrt_pstream *s = NULL;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_p_disk_import_open(&s, vrt_lease_conn(m->dst), &m->cc, &is, &err) != VRT_OK)
+        return fail_step(m, "Import", err.message);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        vrt_p_stream_abort(s);
+        return fail_step(m, "Import", strerror(errno));
+    }
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        abort();
+    uint64_t done = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = fail_step(m, "Import", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (vrt_p_stream_write(s, buf, (size_t)n, &err) != VRT_OK) {
+            rc = fail_step(m, "Import", err.message);
+            break;
+        }
+        done += (uint64_t)n;
+        if (report(m, done, (uint64_t)st.st_size)) {
+            rc = fail_step(m, "Import", "canceled (the manager is stopping)");
+            break;
+        }
+    }
+    free(buf);
+    close(fd);
+    if (rc) {
+        vrt_p_stream_abort(s);
+        return rc;
+    }
+    if (vrt_p_stream_finish(disk_id, s, &err) != VRT_OK)
+        return fail_step(m, "Import", err.message);
+    return 0;
+}
+
+static void stage_path(char *buf, size_t size, const mig *m, const char *file)
+{
+    snprintf(buf, size, "%s/%s", m->dir, file);
+}
+
+static void cleanup_staging(mig *m)
+{
+    static const char *const files[] = {"export.raw", "export.qcow2", "export.vmdk",
+                                        "import.raw", "import.qcow2", "import.vmdk",
+                                        "verify.raw", "verify.qcow2", "verify.vmdk"};
+    char p[2200];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        stage_path(p, sizeof(p), m, files[i]);
+        unlink(p);
+    }
+    rmdir(m->dir);
+    cJSON *si = sub(m->status, "storageInfo");
+    cJSON_DeleteItemFromObjectCaseSensitive(si, "cleanedUp");
+    cJSON_AddBoolToObject(si, "cleanedUp", 1);
+}
+
+static int create_target(mig *m, const cJSON *src_vm, const char *disk_id,
+                         int32_t format)
+{
+    const cJSON *tgt = spec_at(m, "target", NULL);
+    const char *tns = sget(tgt, "namespace");
+    tns = tns && *tns ? tns : m->ns;
+    cJSON *vm = cJSON_CreateObject();
+    cJSON_AddStringToObject(vm, "apiVersion", "infra.virtrigaud.io/v1beta1");
+    cJSON_AddStringToObject(vm, "kind", "VirtualMachine");
+    cJSON *md = cJSON_AddObjectToObject(vm, "metadata");
+    cJSON_AddStringToObject(md, "name", sget(tgt, "name"));
+    cJSON_AddStringToObject(md, "namespace", tns);
+    cJSON *labels = cJSON_Duplicate(cJSON_GetObjectItem(tgt, "labels"), 1);
+    if (!cJSON_IsObject(labels)) {
+        cJSON_Delete(labels);
+        labels = cJSON_CreateObject();
+    }
+    vrt_json_set_str(labels, "virtrigaud.io/migration", m->name);
+    cJSON_AddItemToObject(md, "labels", labels);
+    if (cJSON_IsObject(cJSON_GetObjectItem(tgt, "annotations")))
+        cJSON_AddItemToObject(md, "annotations",
+                              cJSON_Duplicate(cJSON_GetObjectItem(tgt, "annotations"), 1));
+    cJSON *vs = cJSON_AddObjectToObject(vm, "spec");
+    cJSON_AddItemToObject(vs, "providerRef",
+                          cJSON_Duplicate(cJSON_GetObjectItem(tgt, "providerRef"), 1));
+    const cJSON *cls = cJSON_GetObjectItem(tgt, "classRef");
+    if (!cls)
+        cls = cJSON_GetObjectItem(cJSON_GetObjectItem(src_vm, "spec"), "classRef");
+    if (cls)
+        cJSON_AddItemToObject(vs, "classRef", cJSON_Duplicate(cls, 1));
+    static const char *const keys[] = {"networks", "disks", "placementRef"};
+    for (int i = 0; i < 3; i++)
+        if (cJSON_GetObjectItem(tgt, keys[i]))
+            cJSON_AddItemToObject(vs, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(tgt, keys[i]), 1));
+    cJSON *imp = cJSON_AddObjectToObject(vs, "importedDisk");
+    cJSON_AddStringToObject(imp, "diskID", disk_id);
+    cJSON_AddStringToObject(imp, "format", ext_of(format));
+    cJSON_AddStringToObject(imp, "source", "migration");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(imp, "migrationRef"), "name", m->name);
+    cJSON_AddStringToObject(vs, "powerState",
+                            cJSON_IsTrue(cJSON_GetObjectItem(tgt, "powerOn")) ? "On" : "Off");
+    char path[400];
+    snprintf(path, sizeof(path), GROUP_PATH "/namespaces/%s/virtualmachines", tns);
+    cJSON *resp = NULL;
+    long code = 0;
+    vrt_error err = VRT_ERROR_INIT;
+    int rc = vrt_kube_request(&resp, &code, m->c->kube, "POST", path, NULL, vm, &err);
+    cJSON_Delete(vm);
+    cJSON_Delete(resp);
+    if (rc != VRT_OK || (code >= 300 && code != 409))
+        return fail_step(m, "Creating the target VirtualMachine", err.message[0] ? err.message : "refused");
+    cJSON *ref = cJSON_CreateObject();
+    cJSON_AddStringToObject(ref, "name", sget(tgt, "name"));
+    cJSON_DeleteItemFromObjectCaseSensitive(m->status, "targetVMRef");
+    cJSON_AddItemToObject(m->status, "targetVMRef", ref);
+    return 0;
+}
+
+/* Runs the steps from where status says; 0 = finished or waiting (then
+ * *requeue says when), -1 = a step failed (m->why). */
+static int run(mig *m, long *requeue)
+{
+    vrt_error err = VRT_ERROR_INIT;
+    cJSON *src_vm = NULL, *sprov = NULL, *dprov = NULL;
+    int rc = -1;
+    const char *vm_name = sget(spec_at(m, "source", "vmRef"), "name");
+    const cJSON *tgt = spec_at(m, "target", NULL);
+    const char *stype = sget(spec_at(m, "storage", NULL), "type");
+    if (stype && strcmp(stype, "s3") == 0) {
+        snprintf(m->why, sizeof(m->why), "spec.storage.type s3 is not supported "
+                 "yet; use pvc or nfs (the manager's staging directory).");
+        return -2; /* not retryable */
+    }
+    if (!m->c->opts.staging_dir) {
+        snprintf(m->why, sizeof(m->why), "The manager has no staging directory "
+                 "(--staging-dir).");
+        return -2;
+    }
+    snprintf(m->dir, sizeof(m->dir), "%s/%s-%s", m->c->opts.staging_dir, m->ns, m->name);
+
+    /* Validating (said once; a resumed migration re-checks quietly) */
+    const char *cur = sget(m->status, "phase");
+    if (!cur || strcmp(cur, "Pending") == 0)
+        enter(m, "Validating", "Checking the source VM and both providers.");
+    src_vm = vm_name ? vrt_informer_get(m->c->inf[INF_VM], m->ns, vm_name) : NULL;
+    const char *src_id = sget(cJSON_GetObjectItem(src_vm, "status"), "id");
+    if (!src_id || !*src_id) {
+        fail_step(m, "Validating", "the source VirtualMachine does not exist or has "
+                  "no provider id yet");
+        goto done;
+    }
+    const cJSON *sref = spec_at(m, "source", "providerRef");
+    if (!sref)
+        sref = cJSON_GetObjectItem(cJSON_GetObjectItem(src_vm, "spec"), "providerRef");
+    if (!(sprov = lease_provider(&m->src, m, sref, &err)) ||
+        !(dprov = lease_provider(&m->dst, m, cJSON_GetObjectItem(tgt, "providerRef"), &err))) {
+        fail_step(m, "Validating", err.message);
+        goto done;
+    }
+    vrt_caps sc = {.struct_size = sizeof(sc)}, dc = {.struct_size = sizeof(dc)};
+    if (vrt_p_capabilities(&sc, vrt_lease_conn(m->src), &m->cc, &err) != VRT_OK ||
+        vrt_p_capabilities(&dc, vrt_lease_conn(m->dst), &m->cc, &err) != VRT_OK) {
+        fail_step(m, "Validating", err.message);
+        goto done;
+    }
+    if (!(sc.caps & VRT_CAP_DISK_EXPORT) || !(dc.caps & VRT_CAP_DISK_IMPORT)) {
+        snprintf(m->why, sizeof(m->why), "%s", !(sc.caps & VRT_CAP_DISK_EXPORT)
+                 ? "The source provider cannot export disks."
+                 : "The target provider cannot import disks.");
+        rc = -2;
+        goto done;
+    }
+    int32_t efmt = pick_format(sc.disk_formats, "raw");
+    int32_t ifmt = pick_format(dc.disk_formats, sget(spec_at(m, "options", NULL), "diskFormat"));
+    if (!efmt || !ifmt) {
+        snprintf(m->why, sizeof(m->why), "No disk format both the pipeline and the "
+                 "%s provider speak.", efmt ? "target" : "source");
+        rc = -2;
+        goto done;
+    }
+    cJSON *di = sub(m->status, "diskInfo");
+    vrt_json_set_str(di, "sourceFormat", ext_of(efmt));
+    vrt_json_set_str(di, "targetFormat", ext_of(ifmt));
+    if (mkdir(m->c->opts.staging_dir, 0700) != 0 && errno != EEXIST) {
+        fail_step(m, "Staging", strerror(errno));
+        goto done;
+    }
+    if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
+        fail_step(m, "Staging", strerror(errno));
+        goto done;
+    }
+
+    /* Snapshotting */
+    const char *snap_id = sget(m->status, "snapshotID");
+    const char *snap_ref = sget(spec_at(m, "source", "snapshotRef"), "name");
+    if (!snap_id && snap_ref) {
+        cJSON *vs = vrt_informer_get(m->c->inf[INF_SNAPSHOT], m->ns, snap_ref);
+        const char *id = sget(cJSON_GetObjectItem(vs, "status"), "snapshotID");
+        if (id)
+            vrt_json_set_str(m->status, "snapshotID", id);
+        vrt_json_set_str(m->status, "snapshotRef", snap_ref);
+        cJSON_Delete(vs);
+        if (!id) {
+            fail_step(m, "Snapshotting", "the VMSnapshot in spec.source.snapshotRef "
+                      "has no snapshot yet");
+            goto done;
+        }
+    } else if (!snap_id && !cJSON_IsFalse(spec_at(m, "source", "createSnapshot")) &&
+               (sc.caps & VRT_CAP_SNAPSHOTS) && !sget(sub(m->status, "storageInfo"), "uploadedAt")) {
+        enter(m, "Snapshotting", "Taking a snapshot of the source to export from.");
+        char name[300], id[VRT_ID_MAX];
+        snprintf(name, sizeof(name), "migration-%s", m->name);
+        vrt_snapshot_spec ss = {.struct_size = sizeof(ss), .name = name,
+                                .description = "taken by a VMMigration"};
+        vrt_task_ref task;
+        if (vrt_p_snapshot_create(id, &task, vrt_lease_conn(m->src), &m->cc, src_id,
+                                  &ss, &err) != VRT_OK) {
+            fail_step(m, "Snapshotting", err.message);
+            goto done;
+        }
+        vrt_json_set_str(m->status, "snapshotID", id);
+        vrt_json_set_str(m->status, "snapshotRef", "");
+        flush(m);
+    }
+    snap_id = sget(m->status, "snapshotID");
+    if (snap_id && !*snap_id)
+        snap_id = NULL;
+
+    /* Exporting */
+    char epath[2200], ipath[2200], vpath[2200];
+    char ename[32], iname[32], vname[32];
+    snprintf(ename, sizeof(ename), "export.%s", ext_of(efmt));
+    snprintf(iname, sizeof(iname), "import.%s", ext_of(ifmt));
+    snprintf(vname, sizeof(vname), "verify.%s", ext_of(ifmt));
+    stage_path(epath, sizeof(epath), m, ename);
+    stage_path(ipath, sizeof(ipath), m, iname);
+    stage_path(vpath, sizeof(vpath), m, vname);
+    cJSON *si = sub(m->status, "storageInfo");
+    if (!sget(si, "uploadedAt")) {
+        enter(m, "Exporting", "Exporting the source disk into staging.");
+        if (export_to(m, m->src, src_id, NULL, snap_id, efmt, epath))
+            goto done;
+        char now[32];
+        struct stat st;
+        vrt_rfc3339_now(now);
+        vrt_json_set_str(si, "url", epath);
+        vrt_json_set_str(si, "uploadedAt", now);
+        char sz[32];
+        snprintf(sz, sizeof(sz), "%lld", stat(epath, &st) == 0 ? (long long)st.st_size : 0LL);
+        vrt_json_set_str(si, "size", sz);
+        flush(m);
+    }
+
+    /* Converting */
+    if (!sget(di, "sourceChecksum")) {
+        enter(m, "Converting", "Converting the disk for the target and hashing it.");
+        vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
+        po.in_format = efmt;
+        po.out_format = ifmt;
+        po.flags = VRT_PIPE_NO_BACKING;
+        po.progress = report;
+        po.progress_opaque = m;
+        vrt_pipe_result pr;
+        if (vrt_pipe_convert(&pr, epath, ipath, &po, &err) != VRT_OK) {
+            fail_step(m, "Converting", err.message);
+            goto done;
+        }
+        vrt_json_set_str(di, "sourceChecksum", pr.content_sha256);
+        vrt_json_set_str(di, "checksum", pr.output_sha256);
+        char sz[32];
+        snprintf(sz, sizeof(sz), "%llu", (unsigned long long)pr.virtual_size);
+        vrt_json_set_str(di, "sourceSize", sz);
+        flush(m);
+    }
+
+    /* Importing (and verifying) */
+    if (!sget(m->status, "importID")) {
+        enter(m, "Importing", "Streaming the disk to the target provider.");
+        char disk[VRT_ID_MAX], tname[300];
+        snprintf(tname, sizeof(tname), "%s-disk0", sget(tgt, "name"));
+        unsigned long long vsize = strtoull(sget(di, "sourceSize") ? sget(di, "sourceSize") : "0",
+                                            NULL, 10);
+        if (import_from(disk, m, ipath, ifmt, vsize, tname))
+            goto done;
+        vrt_json_set_str(m->status, "importID", disk);
+        vrt_json_set_str(di, "targetDiskID", disk);
+        flush(m);
+    }
+    const char *import_id = sget(m->status, "importID");
+    cJSON *vr = sub(m->status, "validationResults");
+    if (!cJSON_IsFalse(spec_at(m, "options", "verifyChecksums")) && !sget(di, "targetChecksum")) {
+        unlink(vpath);
+        if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, vpath) == 0) {
+            vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
+            po.in_format = ifmt;
+            vrt_pipe_result pr;
+            if (vrt_pipe_hash(&pr, vpath, &po, &err) != VRT_OK) {
+                fail_step(m, "Verifying", err.message);
+                goto done;
+            }
+            vrt_json_set_str(di, "targetChecksum", pr.content_sha256);
+            int same = strcmp(pr.content_sha256, sget(di, "sourceChecksum")) == 0;
+            cJSON_DeleteItemFromObjectCaseSensitive(vr, "checksumMatch");
+            cJSON_AddBoolToObject(vr, "checksumMatch", same);
+            flush(m);
+            if (!same) {
+                snprintf(m->why, sizeof(m->why), "The imported disk's content SHA-256 "
+                         "%.16s... differs from the source's %.16s...", pr.content_sha256,
+                         sget(di, "sourceChecksum"));
+                rc = -2;
+                goto done;
+            }
+        } else {
+            /* The target cannot give the disk back: say so, do not fail. */
+            vrt_json_set_str(m->status, "message", m->why);
+            m->why[0] = '\0';
+        }
+    }
+
+    /* Creating */
+    if (!cJSON_GetObjectItem(m->status, "targetVMRef")) {
+        enter(m, "Creating", "Creating the target VirtualMachine on the imported disk.");
+        if (create_target(m, src_vm, import_id, ifmt))
+            goto done;
+        flush(m);
+    }
+
+    /* Validating-Target */
+    const char *tns = sget(tgt, "namespace");
+    cJSON *tvm = vrt_informer_get(m->c->inf[INF_VM], tns && *tns ? tns : m->ns,
+                                  sget(tgt, "name"));
+    const char *tid = sget(cJSON_GetObjectItem(tvm, "status"), "id");
+    const char *tphase = sget(cJSON_GetObjectItem(tvm, "status"), "phase");
+    int tready = tphase && (strcmp(tphase, "Running") == 0 || strcmp(tphase, "Stopped") == 0);
+    if (!tready) {
+        cJSON_Delete(tvm);
+        enter(m, "Validating-Target", "Waiting for the target VirtualMachine to be Ready.");
+        *requeue = 2000;
+        rc = 0;
+        goto done;
+    }
+    vrt_json_set_str(m->status, "targetVMID", tid);
+    cJSON_Delete(tvm);
+
+    /* Ready: clean up */
+    const char *cp = sget(spec_at(m, "options", NULL), "cleanupPolicy");
+    if (!cp || strcmp(cp, "Never") != 0)
+        cleanup_staging(m);
+    if (snap_id && !snap_ref && (!cp || strcmp(cp, "Never") != 0)) {
+        vrt_task_ref task;
+        if (vrt_p_snapshot_delete(&task, vrt_lease_conn(m->src), &m->cc, src_id, snap_id,
+                                  &err) == VRT_OK)
+            vrt_json_set_str(m->status, "snapshotID", "");
+    }
+    if (cJSON_IsTrue(spec_at(m, "source", "deleteAfterMigration"))) {
+        char p[600];
+        cJSON *resp = NULL;
+        long code = 0;
+        vrt_object_path(p, sizeof(p), "virtualmachines", m->ns, vm_name);
+        (void)vrt_kube_request(&resp, &code, m->c->kube, "DELETE", p, NULL, NULL, &err);
+        cJSON_Delete(resp);
+    }
+    char now[32];
+    vrt_rfc3339_now(now);
+    vrt_json_set_str(m->status, "completionTime", now);
+    enter(m, "Ready", "The VM runs on the target provider.");
+    vrt_log_info("Migrated vmmigration=\"%s/%s\" import=\"%s\"", m->ns, m->name, import_id);
+    rc = 0;
+done:
+    cJSON_Delete(src_vm);
+    cJSON_Delete(sprov);
+    cJSON_Delete(dprov);
+    return rc;
+}
+
+long vrt_reconcile_migration(vrt_controller *c, const char *ns, const char *name)
+{
+    mig m = {.c = c, .ns = ns, .name = name};
+    m.obj = vrt_informer_get(c->inf[INF_MIGRATION], ns, name);
+    if (!m.obj)
+        return 0;
+    vrt_object_path(m.path, sizeof(m.path), "vmmigrations", ns, name);
+    if (vrt_own_is_stale(c, m.path, m.obj)) {
+        cJSON_Delete(m.obj);
+        return 100;
+    }
+    m.gen = vrt_meta_num(m.obj, "generation");
+    const cJSON *st = cJSON_GetObjectItem(m.obj, "status");
+    m.old = st ? cJSON_Duplicate(st, 1) : NULL;
+    m.status = st ? cJSON_Duplicate(st, 1) : cJSON_CreateObject();
+    const char *ph = sget(m.status, "phase");
+    long requeue = 0;
+    if ((ph && (strcmp(ph, "Ready") == 0 || strcmp(ph, "Failed") == 0)) ||
+        vrt_meta_str(m.obj, "deletionTimestamp"))
+        goto out;
+    vrt_callctx_init(&m.cc, c->opts.call_timeout_ms);
+    if (!sget(m.status, "startTime")) {
+        char now[32];
+        vrt_rfc3339_now(now);
+        vrt_json_set_str(m.status, "startTime", now);
+        enter(&m, "Pending", "The migration is queued.");
+    }
+    int rc = run(&m, &requeue);
+    if (rc != 0) {
+        const cJSON *rp = spec_at(&m, "options", "retryPolicy");
+        const cJSON *mr = cJSON_GetObjectItem(rp, "maxRetries");
+        const cJSON *bm = cJSON_GetObjectItem(rp, "backoffMultiplier");
+        long delay = vrt_duration_s(sget(rp, "retryDelay"));
+        int max = cJSON_IsNumber(mr) ? mr->valueint : 3;
+        const cJSON *rcj = cJSON_GetObjectItem(m.status, "retryCount");
+        int tries = cJSON_IsNumber(rcj) ? rcj->valueint : 0;
+        vrt_log_warn("Migration step failed vmmigration=\"%s/%s\": %s", ns, name, m.why);
+        if (rc == -2 || tries >= max) {
+            const char *cp = sget(spec_at(&m, "options", NULL), "cleanupPolicy");
+            if (cp && strcmp(cp, "Always") == 0 && m.dir[0])
+                cleanup_staging(&m);
+            vrt_event(c->events, m.obj, KIND, "Warning", "Failed", "Migrate", "%s", m.why);
+            enter(&m, "Failed", m.why);
+        } else {
+            char now[32];
+            vrt_rfc3339_now(now);
+            set_num(m.status, "retryCount", tries + 1);
+            vrt_json_set_str(m.status, "lastRetryTime", now);
+            vrt_json_set_str(m.status, "message", m.why);
+            vrt_event(c->events, m.obj, KIND, "Warning", "Retrying", "Migrate", "%s", m.why);
+            flush(&m);
+            long mult = cJSON_IsNumber(bm) ? bm->valueint : 2;
+            delay = delay < 0 ? 300 : delay;
+            for (int i = 0; i < tries && delay < 86400; i++)
+                delay *= mult;
+            requeue = delay * 1000 + 1;
+        }
+    }
+out:
+    vrt_pool_release(c->pool, m.src);
+    vrt_pool_release(c->pool, m.dst);
+    cJSON_Delete(m.obj);
+    cJSON_Delete(m.status);
+    cJSON_Delete(m.old);
+    return requeue;
+}

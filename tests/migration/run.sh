@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# VMMigration end to end between two mock providers, with kubectl: the
+# disk is exported (raw), converted by the pipeline to qcow2, imported,
+# exported back and verified, and a VM on the target boots the imported
+# disk.  qemu-img is the oracle for the staged files (compare, check) and
+# sha256sum for the content hash.  Also: retries after a failed export,
+# clean-up of staging and of the migration's snapshot, refusals (no
+# import capability, s3 staging).
+#
+#   BUILD=/tmp/build bash tests/migration/run.sh      (or via tests/run.sh)
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+t_need kubectl
+t_need qemu-img
+t_need sha256sum
+WAIT=${WAIT:-40}
+t_mktemp D
+t_start_manager MGR "$D/data" --staging-dir "$D/staging" || t_done
+t_pass "manager starts"
+
+k() { kubectl --request-timeout=20s "$@"; }
+jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
+t_wait_jp() {
+    local name=$1 obj=$2 path=$3 re=$4 secs=${5:-$WAIT} v=''
+    local end=$((SECONDS + secs))
+    while :; do
+        v=$(jp "$obj" "$path")
+        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
+            t_pass "$name"
+            return 0
+        fi
+        [ "$SECONDS" -ge "$end" ] && break
+        sleep 0.3
+    done
+    t_fail "$name" "$obj $path is \"$v\", wanted /$re/ within ${secs}s" \
+        "$(k get "$obj" -o yaml 2>&1 | sed -n '/^status:/,$p' | head -n 40; tail -n 8 "$MGR_LOG")"
+    return 1
+}
+evreasons() {
+    k get events.events.k8s.io -o \
+        "jsonpath={range .items[?(@.regarding.name==\"$1\")]}{.reason} {end}" 2>/dev/null
+}
+
+cat >"$D/base.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: old}
+spec:
+  type: mock
+  endpoint: mock://mig-old
+  mock: {diskSizeBytes: 33554432}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: new}
+spec:
+  type: mock
+  endpoint: mock://mig-new
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: readonly}
+spec:
+  type: mock
+  endpoint: mock://mig-ro
+  mock: {caps: [diskExport, listVms, gracefulShutdown]}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata: {name: small}
+spec: {cpu: 1, memory: 1Gi}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata: {name: img}
+spec:
+  source:
+    http: {url: "http://images.invalid/x.qcow2"}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: app}
+spec:
+  providerRef: {name: old}
+  classRef: {name: small}
+  imageRef: {name: img}
+YAML
+t_run "apply two providers, a read-only one, and a VM on the old one" k apply -f "$D/base.yaml"
+t_run "the VM is Ready" timeout 40 kubectl wait --for=condition=Ready vm/app --timeout=30s
+
+mig() { # mig NAME TARGET-NAME TARGET-PROVIDER [OPTIONS] [STORAGE]
+    cat >"$D/mig-$1.yaml" <<YAML
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata: {name: $1}
+spec:
+  source: {vmRef: {name: app}}
+  target: {name: $2, providerRef: {name: $3}, powerOn: true}
+  options: {${4:-diskFormat: qcow2}}
+  storage: {type: ${5:-pvc}}
+YAML
+    t_run "apply VMMigration $1" k apply -f "$D/mig-$1.yaml"
+}
+
+mig m1 app-moved new "diskFormat: qcow2, cleanupPolicy: Never"
+t_wait_jp "the migration reaches Ready" vmmigration/m1 '{.status.phase}' '^Ready$' 60
+t_grep "it went through every phase, in order (events)" \
+    'Validating Snapshotting Exporting Converting Importing Creating Validating-Target Ready' \
+    evreasons m1
+src=$(jp vmmigration/m1 '{.status.diskInfo.sourceChecksum}')
+dst=$(jp vmmigration/m1 '{.status.diskInfo.targetChecksum}')
+t_eq "the disk read back from the target has the source's content SHA-256" "$src" "$dst"
+t_grep "validationResults.checksumMatch is true" '^true$' \
+    jp vmmigration/m1 '{.status.validationResults.checksumMatch}'
+STAGE=$D/staging/default-m1
+t_eq "the content SHA-256 is sha256sum of the exported raw disk" \
+    "$(sha256sum "$STAGE/export.raw" | cut -d' ' -f1)" "$src"
+t_run "qemu-img check: the converted qcow2 is clean" qemu-img check -q "$STAGE/import.qcow2"
+t_run "qemu-img compare: the qcow2 holds the exported disk" \
+    qemu-img compare -q -f raw -F qcow2 "$STAGE/export.raw" "$STAGE/import.qcow2"
+t_grep "progress ended at 100%" '^100$' jp vmmigration/m1 '{.status.progress.percentage}'
+t_wait_jp "the target VM boots the imported disk and runs" vm/app-moved \
+    '{.status.phase}/{.spec.importedDisk.diskID}' "^Running/$(jp vmmigration/m1 '{.status.importID}')\$"
+t_grep "the target VM is on the new provider" '^new$' jp vm/app-moved '{.spec.providerRef.name}'
+t_grep "cleanupPolicy Never kept the staging files" '^false$|^$' \
+    jp vmmigration/m1 '{.status.storageInfo.cleanedUp}'
+
+# A failed export is retried; the default cleanup removes staging.
+cat >"$D/flaky.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: old}
+spec:
+  type: mock
+  endpoint: mock://mig-old
+  mock:
+    diskSizeBytes: 33554432
+    faults:
+      disk_export_open: {code: UNAVAILABLE}
+YAML
+t_run "make the source's next export fail once" k apply -f "$D/flaky.yaml"
+cat >"$D/mig-m2.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata: {name: m2}
+spec:
+  source: {vmRef: {name: app}}
+  target: {name: app-again, providerRef: {name: new}}
+  options:
+    retryPolicy: {maxRetries: 2, retryDelay: 1s, backoffMultiplier: 1}
+  storage: {type: pvc}
+YAML
+t_run "apply VMMigration m2 (retryDelay 1s)" k apply -f "$D/mig-m2.yaml"
+t_wait_jp "after one retry the migration is Ready" vmmigration/m2 \
+    '{.status.phase}/{.status.retryCount}' '^Ready/1$' 60
+t_grep "a Retrying event names the failed export" 'Retrying' evreasons m2
+t_wait_jp "the default cleanupPolicy (OnSuccess) removed staging" vmmigration/m2 \
+    '{.status.storageInfo.cleanedUp}' '^true$'
+t_eq "the staging directory is gone" no "$([ -e "$D/staging/default-m2" ] && echo yes || echo no)"
+t_grep "the migration's own snapshot was deleted" '^$' jp vmmigration/m2 '{.status.snapshotID}'
+
+# Refusals.
+mig m3 nowhere readonly
+t_wait_jp "a target that cannot import: Failed, saying so" vmmigration/m3 \
+    '{.status.phase}/{.status.message}' '^Failed/The target provider cannot import disks\.$'
+mig m4 nowhere2 new "" s3
+t_wait_jp "s3 staging: Failed, naming spec.storage.type" vmmigration/m4 \
+    '{.status.phase}/{.status.message}' '^Failed/spec\.storage\.type s3 is not supported'
+t_eq "the manager is still running" 0 "$(kill -0 "$MGR" 2>/dev/null; echo $?)"
+t_done
