@@ -181,6 +181,20 @@ export default {
                          { minimum: 1, maximum: 2000, default: 20 }),
         })),
         libvirt,
+        vsphere: obj('Settings of the vSphere plugin (type vsphere); see ' +
+                     'docs/providers/vsphere.md.', {
+            insecureSkipVerify: bool('Do not verify the vCenter certificate ' +
+                                     '(tests only).'),
+            datacenter: str('Datacenter to work in.', { maxLength: 255 }),
+            gracefulShutdownTimeoutSeconds: int32('Graceful shutdown ' +
+                'timeout when a VM says none.', { minimum: 1, maximum: 86400 }),
+        }),
+        proxmox: obj('Settings of the Proxmox VE plugin (type proxmox); see ' +
+                     'docs/providers/proxmox.md.', {
+            maxParallelClones: int32('Clones run at once per connection ' +
+                                     '(storage locks); plugin default 2.',
+                                     { minimum: 1, maximum: 32 }),
+        }),
         mock,
         runtime: nyh(runtime),
         healthCheck: obj('Health checking of the endpoint.', {
