@@ -119,6 +119,7 @@ typedef struct vs_task {
     char vm[64];              /* the VM's uuid */
     uint32_t cpu;             /* create: what the new VM must have */
     uint64_t memory_mib;
+    char host[VS_REF_MAX];    /* create: the HostSystem placement chose */
     char hash[65];
     uint64_t deadline_ms;     /* graceful shutdown: power off after this */
     int done;

@@ -205,7 +205,28 @@ static void task_put(vrt_conn *c, const vs_task *t)
     pthread_mutex_unlock(&c->lock);
 }
 
-/* Advances a create: after the clone, make CPUs and memory match. */
+/* Starts a migration of the new VM to the host placement chose, when it
+ * is elsewhere (a server that ignored the clone's relocate host: vcsim
+ * does; vCenter honours it, and then this does nothing).  1 if started. */
+static int ensure_host(vs_task *t, vrt_conn *c, const vrt_call *call,
+                       const vs_vm *vm, vrt_error *err)
+{
+    if (!t->host[0] || !strcmp(vm->host, t->host))
+        return 0;
+    vs_buf b = {0};
+    vs_buf_add(&b, "<RelocateVM_Task xmlns=\"urn:vim25\"><_this "
+                   "type=\"VirtualMachine\">");
+    vs_buf_esc(&b, vm->ref);
+    vs_buf_add(&b, "</_this><spec><host type=\"HostSystem\">");
+    vs_buf_esc(&b, t->host);
+    vs_buf_add(&b, "</host></spec></RelocateVM_Task>");
+    int rc = vs_task_start(t->vim, c, call, b.s, "Moving the new VM to its host", err);
+    vs_buf_free(&b);
+    return rc < 0 ? rc : 1;
+}
+
+/* Advances a create: after the clone, make CPUs and memory match, then
+ * put the VM on the host placement chose. */
 static int step_create(vs_task *t, vrt_conn *c, const vrt_call *call,
                        vrt_error *err)
 {
@@ -215,8 +236,9 @@ static int step_create(vs_task *t, vrt_conn *c, const vrt_call *call,
     int state = 0, rc;
 
     if ((rc = vs_vimtask_poll(&state, NULL, c, call, t->vim,
-                              t->step ? "Setting the new VM's CPUs and memory"
-                                      : "Cloning the VM",
+                              t->step == 2 ? "Moving the new VM to its host"
+                              : t->step ? "Setting the new VM's CPUs and memory"
+                                        : "Cloning the VM",
                               &terr, err)) < 0)
         return rc;
     if (state == 0)
@@ -226,14 +248,20 @@ static int step_create(vs_task *t, vrt_conn *c, const vrt_call *call,
         t->error = terr;
         return VRT_OK;
     }
-    if (t->step == 1) {
+    if (t->step == 2) {
         t->done = 1;
         return VRT_OK;
     }
     if ((rc = vs_vm_need(&vm, NULL, c, call, t->vm, err)) < 0)
         return rc;
-    if (vm.cpus == t->cpu && vm.memory_mib == t->memory_mib) {
-        t->done = 1;
+    if (t->step == 1 ||
+        (vm.cpus == t->cpu && vm.memory_mib == t->memory_mib)) {
+        if ((rc = ensure_host(t, c, call, &vm, err)) < 0)
+            return rc;
+        if (rc == 1)
+            t->step = 2;
+        else
+            t->done = 1;
         return VRT_OK;
     }
     /* some servers (vcsim) clone the source's hardware as it is */

@@ -373,6 +373,7 @@ static int start_clone(char id[VRT_ID_MAX], vrt_task_ref *task, vrt_conn *c,
     vs_strlcpy(t.vm, uuid, sizeof(t.vm));
     t.cpu = s->cpu;
     t.memory_mib = s->memory_mib;
+    vs_strlcpy(t.host, p.host, sizeof(t.host));
     vs_strlcpy(t.hash, s->hash, sizeof(t.hash));
     vs_tasks_add(task, c, &t);
     vs_strlcpy(id, uuid, VRT_ID_MAX);

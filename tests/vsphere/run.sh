@@ -343,6 +343,48 @@ else
         "got \"$(prov_cond)\"" "$(tail -n 20 "$MGR_LOG")"
 fi
 
+# --- placement: anti-affinity spreads a VMSet over vcsim's hosts ------------
+cat >"$D/spread.yaml" <<EOF
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMPlacementPolicy
+metadata: {name: spread}
+spec:
+  antiAffinity:
+    hostAntiAffinity: {enabled: true, maxVMsPerHost: 1, scope: strict}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMSet
+metadata: {name: spread}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: spread}}
+  updateStrategy:
+    rollingUpdate: {podManagementPolicy: Parallel}
+  template:
+    metadata: {labels: {app: spread}}
+    spec:
+      providerRef: {name: vcsim}
+      classRef: {name: small}
+      imageRef: {name: tmpl}
+      placementRef: {name: spread}
+EOF
+t_run "kubectl apply a host anti-affinity policy and a VMSet of 3 on vcsim" \
+    k apply -f "$D/spread.yaml"
+if wait_for 120 sh -c "[ \"\$(kubectl get vmset spread -o jsonpath='{.status.readyReplicas}')\" = 3 ]"; then
+    t_pass "the 3 replicas are Ready"
+else
+    t_fail "the 3 replicas are Ready" "$(k get vmset spread -o yaml | sed -n '/^status:/,$p')" \
+        "$(tail -n 20 "$MGR_LOG")"
+fi
+hosts=$(for i in 0 1 2; do soap_vm "spread-$i" 9; done | sort -u | grep -c .)
+t_eq "vcsim: the replicas run on 3 distinct hosts (runtime.host)" 3 "$hosts"
+t_run "delete the VMSet" k delete vmset spread --timeout=120s
+if wait_for 120 sh -c "! kubectl get vm -o name | grep -q spread-"; then
+    t_pass "its VMs are deleted"
+else
+    t_fail "its VMs are deleted" "$(k get vm)"
+fi
+
 t_run "kubectl delete vm" k delete vm "$VM" --timeout=60s
 t_eq "vcsim: the VM is gone" "" "$(soap_vms | grep "^$VM|" || true)"
 t_eq "the password appears nowhere in the manager log" "" "$(grep -F -- "$PASS_" "$MGR_LOG" || true)"

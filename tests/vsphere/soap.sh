@@ -17,13 +17,13 @@ soap_login() {
         grep -q LoginResponse
 }
 
-# soap_vms: one line per VM: "name|ref|powerState|numCPU|memoryMB|template|snapshots|instanceUuid"
+# soap_vms: one line per VM: "name|ref|powerState|numCPU|memoryMB|template|snapshots|instanceUuid|host"
 soap_vms() {
     local view
     view=$(soap_call '<CreateContainerView xmlns="urn:vim25"><_this type="ViewManager">ViewManager</_this><container type="Folder">group-d1</container><type>VirtualMachine</type><recursive>true</recursive></CreateContainerView>' |
         tr -d '\n' | sed -n 's/.*<returnval type="ContainerView">\([^<]*\)<.*/\1/p')
     [ -n "$view" ] || return 1
-    soap_call "<RetrievePropertiesEx xmlns=\"urn:vim25\"><_this type=\"PropertyCollector\">propertyCollector</_this><specSet><propSet><type>VirtualMachine</type><pathSet>name</pathSet><pathSet>runtime.powerState</pathSet><pathSet>config.hardware.numCPU</pathSet><pathSet>config.hardware.memoryMB</pathSet><pathSet>config.template</pathSet><pathSet>snapshot</pathSet><pathSet>config.instanceUuid</pathSet></propSet><objectSet><obj type=\"ContainerView\">$view</obj><skip>true</skip><selectSet xsi:type=\"TraversalSpec\"><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet></specSet><options/></RetrievePropertiesEx>" |
+    soap_call "<RetrievePropertiesEx xmlns=\"urn:vim25\"><_this type=\"PropertyCollector\">propertyCollector</_this><specSet><propSet><type>VirtualMachine</type><pathSet>name</pathSet><pathSet>runtime.powerState</pathSet><pathSet>config.hardware.numCPU</pathSet><pathSet>config.hardware.memoryMB</pathSet><pathSet>config.template</pathSet><pathSet>snapshot</pathSet><pathSet>config.instanceUuid</pathSet><pathSet>runtime.host</pathSet></propSet><objectSet><obj type=\"ContainerView\">$view</obj><skip>true</skip><selectSet xsi:type=\"TraversalSpec\"><type>ContainerView</type><path>view</path><skip>false</skip></selectSet></objectSet></specSet><options/></RetrievePropertiesEx>" |
         tr -d '\n' | sed 's/<objects>/\n/g' | tail -n +2 | awk '
         function prop(p,   s, i) {
             i = index($0, "<name>" p "</name>")
@@ -34,7 +34,7 @@ soap_vms() {
         {
             ref = $0; sub(/^<obj type="VirtualMachine">/, "", ref); sub(/<.*/, "", ref)
             n = gsub(/<snapshot type="VirtualMachineSnapshot">/, "&")
-            print prop("name") "|" ref "|" prop("runtime.powerState") "|" prop("config.hardware.numCPU") "|" prop("config.hardware.memoryMB") "|" prop("config.template") "|" n "|" prop("config.instanceUuid")
+            print prop("name") "|" ref "|" prop("runtime.powerState") "|" prop("config.hardware.numCPU") "|" prop("config.hardware.memoryMB") "|" prop("config.template") "|" n "|" prop("config.instanceUuid") "|" prop("runtime.host")
         }'
     soap_call "<DestroyView xmlns=\"urn:vim25\"><_this type=\"ContainerView\">$view</_this></DestroyView>" >/dev/null
 }
