@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 VRT_LOG_SOURCE("controller");
 
@@ -316,10 +317,26 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Waits until every informer has listed once (client-go's
+ * WaitForCacheSync): a reconcile that ran on a half-filled cache would
+ * take a VM that exists for one that does not. */
+static void wait_synced(vrt_controller *c)
+{
+    for (;;) {
+        int all = 1;
+        for (int i = 0; i < INF_COUNT; i++)
+            all &= c->inf[i] && vrt_informer_synced(c->inf[i]);
+        if (all || c->stopping)
+            return;
+        usleep(20 * 1000);
+    }
+}
+
 static void *worker(void *arg)
 {
     vrt_controller *c = arg;
     char key[512];
+    wait_synced(c);
     while (vrt_queue_get(c->queue, key, sizeof(key)) == 0) {
         char kind[32], ns[256], name[256];
         long rc = 0;

@@ -230,6 +230,9 @@ opened:;
     if (!buf)
         abort();
     uint64_t done = have, total = size ? size + have : 0;
+    if (have)
+        vrt_log_info("Resuming the export vmmigration=\"%s/%s\" at byte %llu",
+                     m->ns, m->name, (unsigned long long)have);
     int rc = 0;
     for (;;) {
         size_t n = 0;
