@@ -43,6 +43,7 @@ struct vrt_recorder {
     int stop;
     vrt_hmap *recent; /* uid -> last_event */
     vrt_metric *dropped, *posted;
+    unsigned seq;
 };
 
 /* MicroTime, as events.k8s.io wants for eventTime. */
@@ -183,10 +184,6 @@ void vrt_event(vrt_recorder *r, const cJSON *obj, const char *kind,
     cJSON_AddStringToObject(ev, "apiVersion", "events.k8s.io/v1");
     cJSON_AddStringToObject(ev, "kind", "Event");
     cJSON *md = cJSON_AddObjectToObject(ev, "metadata");
-    char evname[320];
-    snprintf(evname, sizeof(evname), "%s.%llx", name,
-             (unsigned long long)vrt_now_ms() * 1000 + (unsigned)rand() % 1000);
-    cJSON_AddStringToObject(md, "name", evname);
     cJSON_AddStringToObject(md, "namespace", ns ? ns : "default");
     char when[40];
     micro_time(when);
@@ -207,6 +204,15 @@ void vrt_event(vrt_recorder *r, const cJSON *obj, const char *kind,
         cJSON_AddStringToObject(reg, "uid", uid);
 
     pthread_mutex_lock(&r->lock);
+    /* <object>.<wall-clock µs><sequence>, fixed width: names sort in the
+     * order the events happened, even several in one microsecond. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char evname[320];
+    snprintf(evname, sizeof(evname), "%s.%013llx%04x", name,
+             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000,
+             (unsigned)(r->seq++ & 0xffff));
+    cJSON_AddStringToObject(md, "name", evname);
     if (repeated(r, uid ? uid : name, reason, note)) {
         cJSON_Delete(ev);
     } else if (r->len == EVENT_QUEUE_MAX || r->stop) {

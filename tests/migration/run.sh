@@ -167,6 +167,35 @@ t_wait_jp "a target that cannot import: Failed, saying so" vmmigration/m3 \
 mig m4 nowhere2 new "" s3
 t_wait_jp "s3 staging: Failed, naming spec.storage.type" vmmigration/m4 \
     '{.status.phase}/{.status.message}' '^Failed/spec\.storage\.type s3 is not supported'
+# --- the same from vrtg -------------------------------------------------------------
+vrtg() { "$BUILD/bin/vrtg" --kubeconfig "$KUBECONFIG" "$@"; }
+t_grep "vrtg migrate --follow ends with the migrated VM and its checksum" \
+    '^migrated: virtualmachine/app-cli \(content SHA-256 [0-9a-f]{64}\)$' \
+    vrtg migrate app --to new --name app-cli --format qcow2 --follow --timeout 60
+t_grep "... after drawing the phases and 100%" 'Ready +\[#{25}\] 100%' \
+    vrtg migrate app --to new --name app-cli2 --follow --timeout 60
+t_grep "vrtg vm events lists the target VM's events" '^[0-9T:.Z-]+ +Normal +Created ' \
+    vrtg vm events app-cli
+t_grep "vrtg vm describe shows the provider id and conditions" '^Provider id: mock-' \
+    vrtg vm describe app-cli
+t_grep "vrtg provider capabilities says what the target can import" \
+    '^  supportsDiskImport +yes$' vrtg provider capabilities new
+t_grep "vrtg snapshot create makes a VMSnapshot" '^vmsnapshot/cli-snap created$' \
+    vrtg snapshot create app-cli --name cli-snap
+t_wait_jp "... which becomes Ready" vmsnapshot/cli-snap '{.status.phase}' '^Ready$'
+t_grep "vrtg snapshot list shows it" '^cli-snap +app-cli +Ready ' vrtg snapshot list app-cli
+t_run "vrtg snapshot revert" vrtg snapshot revert app-cli cli-snap
+t_wait_jp "... reverts the VM" vm/app-cli '{.status.provider.lastRevert}' '^cli-snap/'
+t_grep "vrtg clone makes a VMClone" '^vmclone/clone-app-copy created$' \
+    vrtg clone app-cli app-copy --power-on
+t_wait_jp "... and the clone runs" vm/app-copy '{.status.phase}' '^Running$'
+rc=0; vrtg migrate app 2>/dev/null || rc=$?
+t_eq "vrtg migrate without --to is a usage error (exit 2)" 2 "$rc"
+rc=0; vrtg vm describe no-such-vm 2>/dev/null || rc=$?
+t_eq "vrtg vm describe of a missing VM exits 3" 3 "$rc"
+t_grep "vrtg completion bash defines the completion" '^complete -F _vrtg vrtg$' \
+    vrtg completion bash
+
 t_eq "the manager is still running" 0 "$(kill -0 "$MGR" 2>/dev/null; echo $?)"
 t_stop "$MGR"
 

@@ -11,10 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GROUP "infra.virtrigaud.io"
-#define GV "/apis/" GROUP "/v1beta1"
 
-static const char *str_at(const cJSON *o, const char *a, const char *b)
+const char *str_at(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *n = cJSON_GetObjectItem(o, a);
     if (b)
@@ -23,8 +21,8 @@ static const char *str_at(const cJSON *o, const char *a, const char *b)
 }
 
 /* GET/PATCH/DELETE with error reporting; returns the exit code. */
-static int call(cJSON **out, vrtg_ctx *ctx, const char *method,
-                const char *path, const char *ctype, const cJSON *body)
+int call(cJSON **out, vrtg_ctx *ctx, const char *method,
+         const char *path, const char *ctype, const cJSON *body)
 {
     long status = 0;
     vrt_error err = VRT_ERROR_INIT;
@@ -49,7 +47,7 @@ static int call(cJSON **out, vrtg_ctx *ctx, const char *method,
     return VRTG_EXIT_OK;
 }
 
-static void print_doc(vrtg_ctx *ctx, const cJSON *obj)
+void print_doc(vrtg_ctx *ctx, const cJSON *obj)
 {
     if (strcmp(ctx->output, "yaml") == 0) {
         char *y = vrt_yaml_emit(obj);
@@ -72,7 +70,7 @@ static void ips_text(char *buf, size_t size, const cJSON *vm)
     }
 }
 
-static const char *cond_status(const cJSON *obj, const char *type)
+const char *cond_status(const cJSON *obj, const char *type)
 {
     const cJSON *c;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "status"),
@@ -84,7 +82,7 @@ static const char *cond_status(const cJSON *obj, const char *type)
     return NULL;
 }
 
-static const char *or_dash(const char *s)
+const char *or_dash(const char *s)
 {
     return s && *s ? s : "-";
 }
@@ -323,6 +321,9 @@ int vrtg_dispatch(vrtg_ctx *ctx, int argc, char **argv)
 {
     const char *a0 = argv[0], *a1 = argc > 1 ? argv[1] : "";
     const char *a2 = argc > 2 ? argv[2] : NULL;
+    int day2 = vrtg_day2(ctx, argc, argv);
+    if (day2 != VRTG_NOT_MINE)
+        return day2;
     if (!strcmp(a0, "vm") && !strcmp(a1, "list"))
         return vm_list(ctx);
     if (!strcmp(a0, "provider") && !strcmp(a1, "list"))
