@@ -15,11 +15,11 @@ const phases = ['Pending', 'Validating', 'Snapshotting', 'Exporting',
 const storage = obj('Where the disk is staged between export and import.', {
     type: req(enm('Staging backend.', ['pvc', 'nfs', 's3'],
                   { default: 'pvc' })),
-    transferMode: enm('relay: bytes pass through the manager or provider; ' +
+    transferMode: nyh(enm('relay: bytes pass through the manager or provider; ' +
                       'direct: between the hypervisors; auto: relay unless ' +
                       'both ends support direct.',
-                      ['auto', 'relay', 'direct'], { default: 'auto' }),
-    pvc: obj('A PersistentVolumeClaim.', {
+                      ['auto', 'relay', 'direct'], { default: 'auto' })),
+    pvc: nyh(obj('A PersistentVolumeClaim.', {
         name: str('Existing claim; one named <migration>-storage is created ' +
                   'when omitted.'),
         storageClassName: str('StorageClass of a created claim.'),
@@ -31,8 +31,8 @@ const storage = obj('Where the disk is staged between export and import.', {
                         { default: 'ReadWriteMany' }),
         mountPath: str('Where the claim is mounted.',
                        { default: '/mnt/migration-storage' }),
-    }),
-    nfs: obj('An NFS export.', {
+    })),
+    nfs: nyh(obj('An NFS export.', {
         server: req(str('NFS server host name or address.', { maxLength: 253 })),
         export: req(str('Exported path.', { maxLength: 4096 })),
         path: str('Sub-path within the export.', { maxLength: 4096 }),
@@ -41,8 +41,8 @@ const storage = obj('Where the disk is staged between export and import.', {
                    { minimum: 0, maximum: 4294967295 }),
         gid: int64('GID that owns files on the export.',
                    { minimum: 0, maximum: 4294967295 }),
-    }),
-    s3: obj('An S3 bucket.', {
+    })),
+    s3: nyh(obj('An S3 bucket.', {
         bucket: req(str('Bucket.')),
         endpoint: str('Endpoint URL (for non-AWS S3).', { maxLength: 263 }),
         region: str('Region.'),
@@ -52,7 +52,7 @@ const storage = obj('Where the disk is staged between export and import.', {
                                             'sessionToken.')),
         usePathStyle: bool('Path-style addressing (most non-AWS S3).',
                            { default: false }),
-    }),
+    })),
 });
 
 export default {
@@ -80,9 +80,9 @@ export default {
                                   'of taking one.'),
             createSnapshot: bool('Take a snapshot to export from.',
                                  { default: true }),
-            powerOffBeforeMigration: bool('Power the source off first ' +
+            powerOffBeforeMigration: nyh(bool('Power the source off first ' +
                                           '(needed for vSphere sources).',
-                                          { default: false }),
+                                          { default: false })),
             deleteAfterMigration: bool('Delete the source VirtualMachine ' +
                                        'when done.', { default: false }),
         })),
@@ -98,8 +98,8 @@ export default {
                                'one).'),
             disks: disks('Additional disks of the target VM.'),
             placementRef: localRef('VMPlacementPolicy of the target VM.'),
-            powerOn: nyh(bool('Power the target VM on when done.',
-                              { default: false })),
+            powerOn: bool('Power the target VM on when done.',
+                          { default: false }),
             labels: strMap('Labels of the target VirtualMachine.',
                            { maxProperties: 50 }),
             annotations: strMap('Annotations of the target VirtualMachine.',
@@ -108,7 +108,7 @@ export default {
         options: obj('How to migrate.', {
             diskFormat: enm('Format of the staged disk.',
                             ['qcow2', 'vmdk', 'raw']),
-            compress: bool('Compress the staged disk.', { default: false }),
+            compress: nyh(bool('Compress the staged disk.', { default: false })),
             verifyChecksums: bool('Verify the SHA-256 of the staged disk on ' +
                                   'import.', { default: true }),
             timeout: nyh(duration('Timeout of the whole migration.',
