@@ -237,6 +237,43 @@ t_start_manager() {
     return 0
 }
 
+# --- kubectl helpers for the suites that drive a standalone manager -------
+# (a suite may define its own after sourcing this file)
+
+# k ARGS...: kubectl with a request timeout.
+k() { kubectl --request-timeout=20s "$@"; }
+
+# jp OBJ JSONPATH: one field of OBJ (e.g. vm/web), "" when absent.
+jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
+
+# t_wait_jp NAME OBJ JSONPATH REGEX [SECS]: PASS once the field matches the
+# extended regular expression REGEX within SECS (default $WAIT, else 30);
+# FAIL with the object's status and the manager log's end ($MGR_LOG).
+t_wait_jp() {
+    local name=$1 obj=$2 path=$3 re=$4 secs=${5:-${WAIT:-30}} v=''
+    local end=$((SECONDS + secs))
+    while :; do
+        v=$(jp "$obj" "$path")
+        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
+            t_pass "$name"
+            return 0
+        fi
+        [ "$SECONDS" -ge "$end" ] && break
+        sleep 0.3
+    done
+    t_fail "$name" "$obj $path is \"$v\", wanted /$re/ within ${secs}s" \
+        "$(k get "$obj" -o yaml 2>&1 | sed -n '/^status:/,$p' | head -n 40
+           [ -n "${MGR_LOG:-}" ] && tail -n 8 "$MGR_LOG")"
+    return 1
+}
+
+# evreasons NAME: the reasons of the events.k8s.io Events regarding NAME,
+# oldest first, space-separated.
+evreasons() {
+    k get events.events.k8s.io -o \
+        "jsonpath={range .items[?(@.regarding.name==\"$1\")]}{.reason} {end}" 2>/dev/null
+}
+
 t_cleanup_() {
     local pid d
     for pid in "${T_PIDS[@]}"; do

@@ -616,6 +616,7 @@ static int run(mig *m, long *requeue)
     }
 
     /* Validating-Target */
+    enter(m, "Validating-Target", "Waiting for the target VirtualMachine to be Ready.");
     const char *tns = sget(tgt, "namespace");
     cJSON *tvm = vrt_informer_get(m->c->inf[INF_VM], tns && *tns ? tns : m->ns,
                                   sget(tgt, "name"));
@@ -624,7 +625,6 @@ static int run(mig *m, long *requeue)
     int tready = tphase && (strcmp(tphase, "Running") == 0 || strcmp(tphase, "Stopped") == 0);
     if (!tready) {
         cJSON_Delete(tvm);
-        enter(m, "Validating-Target", "Waiting for the target VirtualMachine to be Ready.");
         *requeue = 2000;
         rc = 0;
         goto done;

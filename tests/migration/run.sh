@@ -19,29 +19,6 @@ t_mktemp D
 t_start_manager MGR "$D/data" --staging-dir "$D/staging" || t_done
 t_pass "manager starts"
 
-k() { kubectl --request-timeout=20s "$@"; }
-jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
-t_wait_jp() {
-    local name=$1 obj=$2 path=$3 re=$4 secs=${5:-$WAIT} v=''
-    local end=$((SECONDS + secs))
-    while :; do
-        v=$(jp "$obj" "$path")
-        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
-            t_pass "$name"
-            return 0
-        fi
-        [ "$SECONDS" -ge "$end" ] && break
-        sleep 0.3
-    done
-    t_fail "$name" "$obj $path is \"$v\", wanted /$re/ within ${secs}s" \
-        "$(k get "$obj" -o yaml 2>&1 | sed -n '/^status:/,$p' | head -n 40; tail -n 8 "$MGR_LOG")"
-    return 1
-}
-evreasons() {
-    k get events.events.k8s.io -o \
-        "jsonpath={range .items[?(@.regarding.name==\"$1\")]}{.reason} {end}" 2>/dev/null
-}
-
 cat >"$D/base.yaml" <<'YAML'
 apiVersion: infra.virtrigaud.io/v1beta1
 kind: Provider

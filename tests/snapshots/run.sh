@@ -17,32 +17,10 @@ t_start_manager MGR "$D/data" || t_done
 t_pass "manager starts"
 STATE=$D/mock-state.json
 
-k() { kubectl --request-timeout=20s "$@"; }
-jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
-t_wait_jp() {
-    local name=$1 obj=$2 path=$3 re=$4 secs=${5:-$WAIT} v=''
-    local end=$((SECONDS + secs))
-    while :; do
-        v=$(jp "$obj" "$path")
-        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
-            t_pass "$name"
-            return 0
-        fi
-        [ "$SECONDS" -ge "$end" ] && break
-        sleep 0.3
-    done
-    t_fail "$name" "$obj $path is \"$v\", wanted /$re/ within ${secs}s" \
-        "$(k get "$obj" -o yaml 2>&1 | sed -n '/^status:/,$p' | head -n 25; tail -n 5 "$MGR_LOG")"
-    return 1
-}
 # Snapshot ids the mock holds for VM NAME.
 mock_snaps() {
     node -e 'const s=require(process.argv[1]);const v=s.vms.find(x=>x.name===process.argv[2]);
              process.stdout.write(v ? v.snapshots.map(x=>x.id).join(" ") : "")' "$STATE" "$1" 2>/dev/null
-}
-evreasons() {
-    k get events.events.k8s.io -o \
-        "jsonpath={range .items[?(@.regarding.name==\"$1\")]}{.reason} {end}" 2>/dev/null
 }
 snap() { # snap NAME VM [RETENTION-YAML] [EXTRA-SPEC-YAML]
     cat >"$D/snap-$1.yaml" <<YAML

@@ -15,27 +15,6 @@ t_mktemp D
 t_start_manager MGR "$D/data" || t_done
 t_pass "manager starts"
 
-k() { kubectl --request-timeout=20s "$@"; }
-jp() { k get "$1" -o "jsonpath=$2" 2>/dev/null; }
-
-# t_wait_jp NAME OBJ JSONPATH REGEX [SECS]
-t_wait_jp() {
-    local name=$1 obj=$2 path=$3 re=$4 secs=${5:-$WAIT} v=''
-    local end=$((SECONDS + secs))
-    while :; do
-        v=$(jp "$obj" "$path")
-        if printf '%s\n' "$v" | grep -Eq -- "$re"; then
-            t_pass "$name"
-            return 0
-        fi
-        [ "$SECONDS" -ge "$end" ] && break
-        sleep 0.3
-    done
-    t_fail "$name" "$obj $path is \"$v\", wanted /$re/ within ${secs}s" \
-        "$(k get "$obj" -o yaml 2>&1 | sed -n '/^status:/,$p' | head -n 30; tail -n 5 "$MGR_LOG")"
-    return 1
-}
-
 # The set's VMs as "name revision ready deleting" lines, from one list.
 members() {
     k get vm -l "virtrigaud.io/vmset=$1" -o json 2>/dev/null | node -e '
