@@ -166,6 +166,12 @@ t_wait_jp "... reverts the VM" vm/app-cli '{.status.provider.lastRevert}' '^cli-
 t_grep "vrtg clone makes a VMClone" '^vmclone/clone-app-copy created$' \
     vrtg clone app-cli app-copy --power-on
 t_wait_jp "... and the clone runs" vm/app-copy '{.status.phase}' '^Running$'
+t_grep "vrtg vm create makes a VirtualMachine from flags" '^virtualmachine/flagvm created$' \
+    vrtg vm create flagvm --provider new --class small --image img
+t_wait_jp "... which runs" vm/flagvm '{.status.phase}' '^Running$'
+t_grep "vrtg vm console prints its console URL" '^vnc://' vrtg vm console flagvm
+rc=0; vrtg vm create nope --class small 2>/dev/null || rc=$?
+t_eq "vrtg vm create without --provider is a usage error (exit 2)" 2 "$rc"
 rc=0; vrtg migrate app 2>/dev/null || rc=$?
 t_eq "vrtg migrate without --to is a usage error (exit 2)" 2 "$rc"
 rc=0; vrtg vm describe no-such-vm 2>/dev/null || rc=$?

@@ -351,8 +351,8 @@ static int completion(const char *shell)
           "    COMPREPLY=($(compgen -W 'vm provider snapshot clone migrate apply "
           "completion' -- \"$cur\")); return; fi\n"
           "  if [ \"$COMP_CWORD\" -eq 2 ]; then case $prev in\n"
-          "    vm) COMPREPLY=($(compgen -W 'list get describe events start stop "
-          "restart delete wait' -- \"$cur\"));;\n"
+          "    vm) COMPREPLY=($(compgen -W 'list get describe events create console "
+          "start stop restart delete wait' -- \"$cur\"));;\n"
           "    provider) COMPREPLY=($(compgen -W 'list status capabilities' -- \"$cur\"));;\n"
           "    snapshot) COMPREPLY=($(compgen -W 'create list revert' -- \"$cur\"));;\n"
           "  esac; fi\n"
@@ -361,10 +361,57 @@ static int completion(const char *shell)
     return VRTG_EXIT_OK;
 }
 
+/* vm create NAME --provider P --class C [--image I] [--off]: a
+ * VirtualMachine from flags, for when writing YAML is too much. */
+static int vm_create(vrtg_ctx *ctx, int argc, char **argv)
+{
+    const char *prov = opt(argc, argv, "--provider");
+    const char *cls = opt(argc, argv, "--class");
+    const char *img = opt(argc, argv, "--image");
+    if (argc < 3 || argv[2][0] == '-' || !prov || !cls) {
+        fprintf(stderr, "vrtg: vm create NAME --provider P --class C [--image I] "
+                        "[--off]\n");
+        return VRTG_EXIT_USAGE;
+    }
+    cJSON *o = new_obj("VirtualMachine", argv[2], ctx->ns);
+    cJSON *spec = cJSON_AddObjectToObject(o, "spec");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "providerRef"), "name", prov);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "classRef"), "name", cls);
+    if (img)
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(spec, "imageRef"), "name", img);
+    cJSON_AddStringToObject(spec, "powerState", flag(argc, argv, "--off") ? "Off" : "On");
+    char what[400];
+    snprintf(what, sizeof(what), "virtualmachine/%s", argv[2]);
+    return create(ctx, "virtualmachines", o, what);
+}
+
+/* vm console NAME: the console URL the provider reported. */
+static int vm_console(vrtg_ctx *ctx, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), GV "/namespaces/%s/virtualmachines/%s", ctx->ns, name);
+    cJSON *vm = NULL;
+    int rc = call(&vm, ctx, "GET", path, NULL, NULL);
+    if (rc)
+        return rc;
+    const char *url = str_at(cJSON_GetObjectItem(vm, "status"), "consoleURL", NULL);
+    if (url && *url)
+        printf("%s\n", url);
+    else
+        fprintf(stderr, "vrtg: virtualmachine/%s has no console URL (is it running, "
+                        "and does its provider offer a console?).\n", name);
+    cJSON_Delete(vm);
+    return url && *url ? VRTG_EXIT_OK : VRTG_EXIT_FAIL;
+}
+
 int vrtg_day2(vrtg_ctx *ctx, int argc, char **argv)
 {
     const char *a0 = argv[0], *a1 = argc > 1 ? argv[1] : "";
     const char *a2 = argc > 2 ? argv[2] : NULL;
+    if (!strcmp(a0, "vm") && !strcmp(a1, "create"))
+        return vm_create(ctx, argc, argv);
+    if (!strcmp(a0, "vm") && a2 && !strcmp(a1, "console"))
+        return vm_console(ctx, a2);
     if (!strcmp(a0, "vm") && a2 && !strcmp(a1, "events"))
         return events(ctx, a2);
     if (!strcmp(a0, "vm") && a2 && !strcmp(a1, "describe"))
