@@ -73,8 +73,12 @@ TESTPLUG_SOS := $(TESTPLUG_SRC:tests/plugins/%.c=$(BUILD)/tests/plugins/%.so)
 PLUGIN_CFLAGS := -fPIC -fvisibility=hidden
 PLUGIN_LDFLAGS := -shared -Wl,--no-undefined -Wl,-z,defs
 
-.PHONY: all check install clean headers-check
+.PHONY: all check install clean headers-check man
 all: $(CORE_LIB) $(TOOL_BINS) $(PLUGIN_SOS) $(UNIT_BINS) $(TESTPLUG_SOS)
+
+# Man pages, made from each binary's --help (tools/gen-man.sh).
+man: $(TOOL_BINS)
+	sh tools/gen-man.sh $(BUILD)/bin $(BUILD)/man
 
 # --- core --------------------------------------------------------------
 $(BUILD)/obj/core/%.o: core/%.c
@@ -149,9 +153,10 @@ headers-check:
 	    c++ -std=c++11 -pedantic -Wall -Wextra -Werror -Iabi -x c++ -c - -o /dev/null || exit 1; \
 	done; echo "headers: standalone C11 and C++ OK"
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/virtrigaud \
-	  $(DESTDIR)$(PREFIX)/lib/virtrigaud/plugins
+	  $(DESTDIR)$(PREFIX)/lib/virtrigaud/plugins $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 abi/virtrigaud/*.h $(DESTDIR)$(PREFIX)/include/virtrigaud/
 	install -m 0755 $(PLUGIN_SOS) $(DESTDIR)$(PREFIX)/lib/virtrigaud/plugins/

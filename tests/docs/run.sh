@@ -36,6 +36,20 @@ for f in "$D"/blocks/*.yaml; do
 done
 t_eq "the docs hold at least one example per kind (10 kinds)" 1 "$(( n >= 10 ))"
 
+# Man pages: one per binary, made from --help; each renders without
+# warnings and documents every option its --help lists.
+t_run "make man writes the pages" make -s -C "$VRT_SRC_DIR" BUILD="$BUILD" man
+for b in virtrigaud-manager vrtg vcts vrtg-provider virtrigaud-disk; do
+    page=$BUILD/man/$b.1
+    t_grep "man $b: the NAME section names it" "^$b" \
+        sh -c "MANWIDTH=100 man -l '$page' 2>&1 | sed -n '/^NAME/,/^DESC/p' | sed 's/^ *//'"
+    warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1 | head -n 3)
+    t_eq "man $b renders without groff warnings" "" "$warn"
+    missing=$("$BUILD/bin/$b" --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u |
+        while read -r o; do MANWIDTH=200 man -l "$page" 2>/dev/null | grep -qF -- "$o" || echo "$o"; done)
+    t_eq "man $b lists every option of its --help" "" "$missing"
+done
+
 # The examples/ directory, applied for real (not dry run): every file
 # creates its objects.
 for f in examples/*.yaml; do
