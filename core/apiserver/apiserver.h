@@ -83,6 +83,7 @@ typedef struct vrt_apiserver_ctx {
     vrt_resources resources;
     const vrt_apiserver_opts *opts;
     char token[80];
+    char ro_token[80];      /* read-only: GET, LIST and WATCH only */
     volatile int stopping;
 } vrt_apiserver_ctx;
 

@@ -50,18 +50,34 @@ static const char *query_of(void *conn, const char *key)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* Who is asking: 0 nobody we know, 1 the read-only token, 2 the admin
+ * token (or --insecure-http). */
+enum { AUTH_NONE, AUTH_READ, AUTH_ADMIN };
+
+static int token_is(const char *tok, const char *want)
+{
+    size_t n = strlen(want);
+    /* Constant-time compare: tokens are the only credential. */
+    return n && strlen(tok) == n && CRYPTO_memcmp(tok, want, n) == 0;
+}
+
 static int authorized(vrt_apiserver *s, struct MHD_Connection *conn)
 {
     if (s->opts.insecure_http)
-        return 1;
+        return AUTH_ADMIN;
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                 "Authorization");
     if (!h || strncmp(h, "Bearer ", 7) != 0)
-        return 0;
-    const char *tok = h + 7;
-    size_t n = strlen(s->ctx.token);
-    /* Constant-time compare: the token is the only credential. */
-    return strlen(tok) == n && CRYPTO_memcmp(tok, s->ctx.token, n) == 0;
+        return AUTH_NONE;
+    if (token_is(h + 7, s->ctx.token))
+        return AUTH_ADMIN;
+    return token_is(h + 7, s->ctx.ro_token) ? AUTH_READ : AUTH_NONE;
+}
+
+static int is_read(const char *method)
+{
+    return !strcmp(method, "GET") || !strcmp(method, "HEAD") ||
+           !strcmp(method, "OPTIONS");
 }
 
 static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -162,7 +178,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
 
     vrt_resp r = {0};
-    if (!authorized(s, conn)) {
+    int who = authorized(s, conn);
+    if (who == AUTH_READ && !is_read(method)) {
+        vrt_resp_status(&r, 403, "Forbidden",
+                        "the read-only token may only get, list and watch; "
+                        "%s needs the admin token (DATA_DIR/kubeconfig)",
+                        method);
+        vrt_log_warn("audit: refused user=viewer method=%s path=\"%s\" status=403",
+                     method, url);
+        vrt_metrics_api_request(method, r.status);
+        return send_resp(conn, &r);
+    }
+    if (who == AUTH_NONE) {
         vrt_resp_status(&r, 401, "Unauthorized", "Unauthorized");
         vrt_log_warn("Refused a request without a valid token method=%s "
                      "path=\"%s\"",
@@ -189,6 +216,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     };
     dispatch(&r, s, &req, url);
     vrt_log_debug("%s %s -> %d", method, url, r.status);
+    /* The audit trail: every write, who made it and how it ended.  Never
+     * the body: it may hold a Secret. */
+    if (!is_read(method))
+        vrt_log_info("audit: user=%s method=%s path=\"%s\" status=%d",
+                     who == AUTH_ADMIN ? "admin" : "viewer", method, url, r.status);
     vrt_metrics_api_request(method, r.status);
     return send_resp(conn, &r);
 }
@@ -208,10 +240,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 }
 
 /* Reads the token file, or creates one (32 random bytes, hex). */
-static int ensure_token(char token[80], const char *dir, vrt_error *err)
+static int ensure_token(char token[80], const char *dir, const char *file,
+                        vrt_error *err)
 {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/token", dir);
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
     char *t = vrt_read_file(path, NULL);
     if (t) {
         t[strcspn(t, "\r\n")] = '\0';
@@ -243,10 +276,12 @@ static int ensure_token(char token[80], const char *dir, vrt_error *err)
     return 0;
 }
 
-static int write_kubeconfig(vrt_apiserver *s, vrt_error *err)
+/* Writes DATA_DIR/FILE for `user` with `token`; `path` gets its path. */
+static int write_one_kubeconfig(char *path, size_t psize, vrt_apiserver *s,
+                                const char *file, const char *user,
+                                const char *token, vrt_error *err)
 {
-    snprintf(s->kubeconfig, sizeof(s->kubeconfig), "%s/kubeconfig",
-             s->opts.data_dir);
+    snprintf(path, psize, "%s/%s", s->opts.data_dir, file);
     int b64len = 4 * (((int)strlen(s->cert_pem ? s->cert_pem : "") + 2) / 3) + 1;
     char *ca = malloc((size_t)b64len);
     if (!ca)
@@ -257,14 +292,14 @@ static int write_kubeconfig(vrt_apiserver *s, vrt_error *err)
                         (int)strlen(s->cert_pem));
     const char *addr = s->opts.address ? s->opts.address : "127.0.0.1";
     char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", s->kubeconfig);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
         free(ca);
         return vrt_error_set(err, VRT_E_INTERNAL,
                              "Cannot write the kubeconfig \"%s\".",
-                             s->kubeconfig);
+                             path);
     }
     fprintf(f,
             "apiVersion: v1\nkind: Config\nclusters:\n- name: virtrigaud\n"
@@ -273,19 +308,31 @@ static int write_kubeconfig(vrt_apiserver *s, vrt_error *err)
     if (!s->opts.insecure_http)
         fprintf(f, "    certificate-authority-data: %s\n", ca);
     fprintf(f,
-            "users:\n- name: virtrigaud-admin\n  user:\n    token: %s\n"
+            "users:\n- name: %s\n  user:\n    token: %s\n"
             "contexts:\n- name: virtrigaud\n  context:\n    cluster: "
-            "virtrigaud\n    user: virtrigaud-admin\n    namespace: default\n"
+            "virtrigaud\n    user: %s\n    namespace: default\n"
             "current-context: virtrigaud\n",
-            s->opts.insecure_http ? "unused" : s->ctx.token);
+            user, s->opts.insecure_http ? "unused" : token, user);
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
     bad |= fclose(f) != 0;
     free(ca);
-    if (bad || rename(tmp, s->kubeconfig) != 0)
+    if (bad || rename(tmp, path) != 0)
         return vrt_error_set(err, VRT_E_INTERNAL,
                              "Cannot write the kubeconfig \"%s\".",
-                             s->kubeconfig);
+                             path);
     return 0;
+}
+
+static int write_kubeconfig(vrt_apiserver *s, vrt_error *err)
+{
+    char ro[4200];
+    if (write_one_kubeconfig(s->kubeconfig, sizeof(s->kubeconfig), s, "kubeconfig",
+                             "virtrigaud-admin", s->ctx.token, err))
+        return -1;
+    if (s->opts.insecure_http) /* no tokens at all: no viewer */
+        return 0;
+    return write_one_kubeconfig(ro, sizeof(ro), s, "kubeconfig-readonly",
+                                "virtrigaud-viewer", s->ctx.ro_token, err);
 }
 
 static int load_crd_text(vrt_apiserver *s, const char *text, const char *what,
@@ -410,7 +457,8 @@ int vrt_apiserver_start(vrt_apiserver **out, const vrt_apiserver_opts *opts,
         goto fail;
     ensure_namespaces(s);
     if (!opts->insecure_http &&
-        (ensure_token(s->ctx.token, opts->data_dir, err) ||
+        (ensure_token(s->ctx.token, opts->data_dir, "token", err) ||
+         ensure_token(s->ctx.ro_token, opts->data_dir, "token-readonly", err) ||
          vrt_tls_ensure(&s->cert_pem, &s->key_pem, opts->data_dir,
                         opts->tls_cert, opts->tls_key, err)))
         goto fail;
@@ -484,5 +532,6 @@ void vrt_apiserver_stop(vrt_apiserver *s)
     }
     free(s->cert_pem);
     OPENSSL_cleanse(s->ctx.token, sizeof(s->ctx.token));
+    OPENSSL_cleanse(s->ctx.ro_token, sizeof(s->ctx.ro_token));
     free(s);
 }

@@ -60,8 +60,43 @@ t_grep "the provider validated with the secret" '"healthy": ?true' \
 t_grep "a wrong token is refused" '"code":401' \
     curl -sk -H "Authorization: Bearer wrong-$PASSWORD" \
     "https://127.0.0.1:$PORT/api/v1/namespaces"
+
+# The read-only token (DATA_DIR/kubeconfig-readonly): reads, never writes.
+RO=$D/data/kubeconfig-readonly
+RO_TOKEN=$(cat "$D/data/token-readonly")
+t_eq "a read-only token and kubeconfig exist, distinct from the admin's" 1 \
+    "$([ -s "$RO" ] && [ ${#RO_TOKEN} -ge 32 ] && [ "$RO_TOKEN" != "$TOKEN" ] && echo 1)"
+t_grep "the read-only token can list VMs" '^s1$' \
+    kubectl --kubeconfig "$RO" get vm -o 'jsonpath={.items[*].metadata.name}'
+t_grep "... and watch them" 's1' \
+    timeout 5 kubectl --kubeconfig "$RO" get vm --watch --request-timeout=3s
+cat >"$D/ro-vm.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMClass
+metadata: {name: sneaky}
+spec: {cpu: 1, memory: 512Mi}
+YAML
+rc=0; out=$(kubectl --kubeconfig "$RO" create -f "$D/ro-vm.yaml" 2>&1) || rc=$?
+t_eq "the read-only token cannot create (kubectl fails)" 1 "$(( rc != 0 ))"
+t_grep "... with Forbidden and what to use instead" 'Forbidden|forbidden' echo "$out"
+t_eq "... and nothing was created" "" "$(kubectl get vmclass sneaky -o name 2>/dev/null)"
+rc=0; kubectl --kubeconfig "$RO" delete vm s1 --wait=false >/dev/null 2>&1 || rc=$?
+t_eq "the read-only token cannot delete" 1 "$(( rc != 0 ))"
+t_grep "... and the VM is still there" '^s1$' kubectl get vm s1 -o 'jsonpath={.metadata.name}'
+t_grep "writes are audited with the user, method, path and status" \
+    'audit: user=admin method=POST path="/api/v1/namespaces/default/secrets" status=201' \
+    cat "$MGR_LOG"
+t_grep "refused writes of the viewer are audited too" \
+    'audit: refused user=viewer method=DELETE path=".*/virtualmachines/s1" status=403' \
+    cat "$MGR_LOG"
+
 sleep 1
 t_stop "$MGR"
+if grep -qF -- "$RO_TOKEN" "$MGR_LOG"; then
+    t_fail "the read-only token never appears in the manager's log" "found"
+else
+    t_pass "the read-only token never appears in the manager's log"
+fi
 if grep -qF -- "$PASSWORD" "$MGR_LOG"; then
     t_fail "the password never appears in the manager's log" \
         "found in: $(grep -F -- "$PASSWORD" "$MGR_LOG" | head -3)"
