@@ -228,6 +228,35 @@ static int parse_image(lv_spec *s, const cJSON *root, vrt_error *err)
     if ((rc = get_str(&s->image_path, img, "path", "image.path", LV_PATH_MAX,
                       err)) < 0)
         return rc;
+    if ((rc = get_str(&s->image_url, img, "url", "image.url", LV_PATH_MAX, err)) < 0)
+        return rc;
+    if (s->image_url && strncmp(s->image_url, "http://", 7) != 0 &&
+        strncmp(s->image_url, "https://", 8) != 0 &&
+        strncmp(s->image_url, "ftp://", 6) != 0)
+        return lv_err(err, VRT_E_INVALID,
+                      "Spec field \"image.url\" must be an http, https or ftp "
+                      "URL; got \"%s\".", s->image_url);
+    if (s->image_url && !s->image_path) {
+        /* Downloaded into a volume named after the VMImage. */
+        const char *iname = cJSON_GetStringValue(cJSON_GetObjectItem(img, "name"));
+        const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItem(img, "format"));
+        char vol[300];
+        snprintf(vol, sizeof(vol), "%s.%s", iname && *iname ? iname : "image",
+                 fmt && *fmt ? fmt : "qcow2");
+        if (!lv_name_ok(vol, 255))
+            return lv_err(err, VRT_E_INVALID,
+                          "The image name \"%s\" does not make a volume name.", vol);
+        s->image_path = lv_xstrdup(vol);
+    }
+    const char *ctype = cJSON_GetStringValue(cJSON_GetObjectItem(img, "checksumType"));
+    const char *csum = cJSON_GetStringValue(cJSON_GetObjectItem(img, "checksum"));
+    if (csum && (!ctype || !strcasecmp(ctype, "sha256"))) {
+        if (strlen(csum) != 64)
+            return lv_err(err, VRT_E_INVALID,
+                          "Spec field \"image.checksum\" must be a SHA-256 in hex "
+                          "(64 characters).");
+        s->image_sha256 = lv_xstrdup(csum);
+    }
     if (!s->image_path)
         return lv_err(err, VRT_E_INVALID,
                       "Spec field \"image.path\" is required when \"image\" "
@@ -530,6 +559,8 @@ void lv_spec_free(lv_spec *s)
     free(s->image_path);
     free(s->image_format);
     free(s->image_pool);
+    free(s->image_url);
+    free(s->image_sha256);
     free(s->kernel);
     free(s->initrd);
     free(s->cmdline);

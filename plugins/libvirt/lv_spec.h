@@ -46,6 +46,8 @@ typedef struct lv_spec {
     char *image_path;   /* absolute path, or a volume name in image_pool */
     char *image_format; /* NULL = ask the storage driver, else qcow2 */
     char *image_pool;   /* NULL = the connection's default pool */
+    char *image_url;    /* download into image_path first (lv_download.c) */
+    char *image_sha256; /* expected SHA-256 of the download, or NULL */
     int image_mode;     /* LV_IMAGE_* */
     uint64_t image_size_gib; /* grow the boot disk to this, 0 = as image */
     lv_disk_spec *disks;

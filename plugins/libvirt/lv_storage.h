@@ -14,6 +14,11 @@
 /* The active pool `name`; VRT_E_NOTFOUND names it when absent. */
 LV_WUR int lv_pool_lookup(virStoragePoolPtr *out, virConnectPtr virt,
                           const char *name, vrt_error *err);
+/* lv_download.c: downloads `url` into volume `name` of `pool` unless it
+ * is there already, checking `sha256` (hex) when given. */
+LV_WUR int lv_image_download(virConnectPtr virt, vrt_conn *c, const char *pool,
+                             const char *name, const char *format,
+                             const char *url, const char *sha256, vrt_error *err);
 /* The volume `name` in pool `pool`. */
 LV_WUR int lv_vol_lookup(virStorageVolPtr *out, virConnectPtr virt,
                          const char *pool, const char *name, vrt_error *err);

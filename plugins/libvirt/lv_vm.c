@@ -85,6 +85,11 @@ static int plan(lv_marker **out, vrt_conn *c, virConnectPtr virt,
     int rc = VRT_OK;
 
     *out = NULL;
+    if (s->image_url &&
+        (rc = lv_image_download(virt, c, pool, s->image_path,
+                                s->image_format ? s->image_format : "qcow2",
+                                s->image_url, s->image_sha256, err)) < 0)
+        return rc;
     if (s->image_path) {
         if ((rc = lv_image_resolve(&img, virt, s, pool, err)) < 0)
             return rc;

@@ -477,6 +477,76 @@ bad_vms=("$TAG-badimg" "$TAG-nopool" "$TAG-badname" "$TAG-refused")
 t_run "delete the bad VMs" k delete vm "${bad_vms[@]}" --timeout=60s
 lap "bad input done"
 
+# --- (c2) an image downloaded over HTTP into the pool --------------------------------
+if command -v qemu-img >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+    mkdir -p "$D/www"
+    qemu-img create -q -f qcow2 "$D/www/small.qcow2" 64M
+    SUM=$(sha256sum "$D/www/small.qcow2" | cut -d' ' -f1)
+    WPORT=$(t_free_port)
+    t_bg WWW python3 -m http.server "$WPORT" --bind 127.0.0.1 --directory "$D/www"
+    t_wait_port "$WPORT" 10
+    cat >"$D/dl.yaml" <<EOF
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata: {name: dl}
+spec:
+  source:
+    libvirt: {url: "http://127.0.0.1:$WPORT/small.qcow2", format: qcow2, checksum: "$SUM", checksumType: sha256}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMImage
+metadata: {name: dlbad}
+spec:
+  source:
+    libvirt: {url: "http://127.0.0.1:$WPORT/small.qcow2", format: qcow2, checksum: "$(printf '0%.0s' $(seq 64))", checksumType: sha256}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-dl1}
+spec:
+  providerRef: {name: local}
+  classRef: {name: tiny}
+  imageRef: {name: dl}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-dl2}
+spec:
+  providerRef: {name: local}
+  classRef: {name: tiny}
+  imageRef: {name: dl}
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: $TAG-dlbad}
+spec:
+  providerRef: {name: local}
+  classRef: {name: tiny}
+  imageRef: {name: dlbad}
+EOF
+    t_run "apply two VMs on an image served over HTTP, one on a wrong checksum" \
+        k apply -f "$D/dl.yaml"
+    t_run "both VMs on the downloaded image become Ready" \
+        kubectl wait --for=condition=Ready "vm/$TAG-dl1" "vm/$TAG-dl2" --timeout=90s
+    t_grep "the image is a volume of the pool, named after the VMImage" '^dl\.qcow2$' pool_vols
+    t_eq "it was downloaded once for both VMs" 1 \
+        "$(grep -c 'Downloading image "dl.qcow2"' "$MGR_LOG")"
+    t_eq "the volume holds the served file (same size)" \
+        "$(stat -c %s "$D/www/small.qcow2")" \
+        "$(stat -c %s "$(vsh vol-path dl.qcow2 --pool "$POOL")")"
+    if wait_for 40 has_false "$TAG-dlbad" "SHA-256"; then
+        t_pass "a wrong checksum: Ready=False naming the SHA-256 ($(ready_msg "$TAG-dlbad"))"
+    else
+        t_fail "a wrong checksum: Ready=False naming the SHA-256" "got \"$(ready_msg "$TAG-dlbad")\""
+    fi
+    t_eq "... and the bad download was not kept" "" "$(pool_vols | grep -x 'dlbad.qcow2' || true)"
+    t_run "delete the download VMs" k delete vm "$TAG-dl1" "$TAG-dl2" "$TAG-dlbad" --timeout=60s
+    vsh vol-delete dl.qcow2 --pool "$POOL" >/dev/null 2>&1
+    t_stop "$WWW"
+else
+    t_skip "an image downloaded over HTTP" "qemu-img or python3 is missing"
+fi
+
 # --- (d) leaks ----------------------------------------------------------------------
 t_stop "$MGR"
 if [ "$ASAN" = 1 ]; then
