@@ -395,13 +395,14 @@ static int vm_console(vrtg_ctx *ctx, const char *name)
     if (rc)
         return rc;
     const char *url = str_at(cJSON_GetObjectItem(vm, "status"), "consoleURL", NULL);
-    if (url && *url)
+    int have = url && *url;
+    if (have)
         printf("%s\n", url);
     else
         fprintf(stderr, "vrtg: virtualmachine/%s has no console URL (is it running, "
                         "and does its provider offer a console?).\n", name);
-    cJSON_Delete(vm);
-    return url && *url ? VRTG_EXIT_OK : VRTG_EXIT_FAIL;
+    cJSON_Delete(vm); /* url points into vm */
+    return have ? VRTG_EXIT_OK : VRTG_EXIT_FAIL;
 }
 
 int vrtg_day2(vrtg_ctx *ctx, int argc, char **argv)
