@@ -43,7 +43,7 @@ struct vrt_lease {
 #define BREAKER_COOLDOWN_MAX_MS 60000u
 
 typedef struct breaker {
-    char fingerprint_hash[65]; /* what the counts apply to */
+    char *fingerprint;         /* the connection the counts apply to */
     int failures;              /* consecutive */
     int threshold;
     uint64_t open_until_ms;    /* 0 = closed */
@@ -58,13 +58,21 @@ struct vrt_pool {
     uint32_t workers;
 };
 
+static void breaker_free(void *v)
+{
+    breaker *b = v;
+    if (b)
+        free(b->fingerprint);
+    free(b);
+}
+
 vrt_pool *vrt_pool_new(uint32_t workers)
 {
     vrt_pool *p = calloc(1, sizeof(*p));
     if (!p)
         abort();
     pthread_mutex_init(&p->lock, NULL);
-    p->breakers = vrt_hmap_new(free);
+    p->breakers = vrt_hmap_new(breaker_free);
     p->workers = workers ? workers : 1;
     return p;
 }
@@ -144,20 +152,13 @@ static void breaker_gauge(const char *key, int open)
 static breaker *breaker_of(vrt_pool *p, const char *key, const char *fp,
                            const cJSON *spec)
 {
-    unsigned char md[32];
-    char hex[65];
-    unsigned int mdlen = 0;
-    EVP_Digest(fp, strlen(fp), md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
     breaker *b = vrt_hmap_get(p->breakers, key);
-    if (!b || strcmp(b->fingerprint_hash, hex) != 0) {
+    if (!b || strcmp(b->fingerprint, fp) != 0) {
         if (b && b->open_until_ms)
             breaker_gauge(key, 0);
         b = calloc(1, sizeof(*b));
-        if (!b)
+        if (!b || !(b->fingerprint = strdup(fp)))
             abort();
-        memcpy(b->fingerprint_hash, hex, sizeof(hex));
         b->threshold = spec_int(spec, "healthCheck", "failureThreshold", 3, 1, 100);
         b->cooldown_ms = BREAKER_COOLDOWN_MS;
         vrt_hmap_put(p->breakers, key, b);
