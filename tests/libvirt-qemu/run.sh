@@ -418,32 +418,21 @@ t_run "kubectl apply the bad objects" k apply -f "$D/bad.yaml"
 
 ready_msg() { jp vm "$1" '{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}'; }
 has_false() { [[ $(ready_msg "$1") == False\ * ]] && [[ $(ready_msg "$1") == *"$2"* ]]; }
-if wait_for 40 has_false "$TAG-badimg" no-such-image; then
-    t_pass "a missing image volume: Ready=False naming it ($(ready_msg "$TAG-badimg"))"
-else
-    t_fail "a missing image volume: Ready=False naming it" \
-        "got \"$(ready_msg "$TAG-badimg")\"" "$(tail -n 20 "$MGR_LOG")"
-fi
+# t_ready_false NAME VM NEEDLE: PASS once VM is Ready=False with NEEDLE in
+# the message (within 40 s).
+t_ready_false() {
+    if wait_for 40 has_false "$2" "$3"; then
+        t_pass "$1 ($(ready_msg "$2"))"
+    else
+        t_fail "$1" "got \"$(ready_msg "$2")\"" "$(tail -n 20 "$MGR_LOG")"
+    fi
+}
+t_ready_false "a missing image volume: Ready=False naming it" "$TAG-badimg" no-such-image
 t_eq "a missing image volume: no domain defined" "" \
     "$(vsh list --all --name | grep -Fx "$TAG-badimg" || true)"
-if wait_for 40 has_false "$TAG-nopool" no-such-pool; then
-    t_pass "a missing storage pool: Ready=False naming it ($(ready_msg "$TAG-nopool"))"
-else
-    t_fail "a missing storage pool: Ready=False naming it" \
-        "got \"$(ready_msg "$TAG-nopool")\"" "$(tail -n 20 "$MGR_LOG")"
-fi
-if wait_for 40 has_false "$TAG-badname" 'networks[0].network'; then
-    t_pass "an invalid network name: Ready=False naming the field ($(ready_msg "$TAG-badname"))"
-else
-    t_fail "an invalid network name: Ready=False naming the field" \
-        "got \"$(ready_msg "$TAG-badname")\"" "$(tail -n 20 "$MGR_LOG")"
-fi
-if wait_for 40 has_false "$TAG-refused" "127.0.0.1"; then
-    t_pass "a host that refuses the connection: Ready=False naming it ($(ready_msg "$TAG-refused"))"
-else
-    t_fail "a host that refuses the connection: Ready=False naming it" \
-        "got \"$(ready_msg "$TAG-refused")\"" "$(tail -n 20 "$MGR_LOG")"
-fi
+t_ready_false "a missing storage pool: Ready=False naming it" "$TAG-nopool" no-such-pool
+t_ready_false "an invalid network name: Ready=False naming the field" "$TAG-badname" 'networks[0].network'
+t_ready_false "a host that refuses the connection: Ready=False naming it" "$TAG-refused" "127.0.0.1"
 for n in nopool badname refused; do
     t_eq "$n: no domain defined" "" \
         "$(vsh list --all --name | grep -Fx "$TAG-$n" || true)"
@@ -464,12 +453,7 @@ else
             "got \"$(prov_cond)\" after $((SECONDS - bad_start)) s" "$(tail -n 20 "$MGR_LOG")"
     fi
     t_grep "the unreachable host's message names the host" nonexistent.invalid prov_cond
-    if wait_for 40 has_false "$TAG-unreach" nonexistent.invalid; then
-        t_pass "a VM on the unreachable host: Ready=False naming it ($(ready_msg "$TAG-unreach"))"
-    else
-        t_fail "a VM on the unreachable host: Ready=False naming it" \
-            "got \"$(ready_msg "$TAG-unreach")\"" "$(tail -n 20 "$MGR_LOG")"
-    fi
+    t_ready_false "a VM on the unreachable host: Ready=False naming it" "$TAG-unreach" nonexistent.invalid
 fi
 t_run "the manager still answers" k get vm
 bad_vms=("$TAG-badimg" "$TAG-nopool" "$TAG-badname" "$TAG-refused")
@@ -534,11 +518,7 @@ EOF
     t_eq "the volume holds the served file (same size)" \
         "$(stat -c %s "$D/www/small.qcow2")" \
         "$(stat -c %s "$(vsh vol-path dl.qcow2 --pool "$POOL")")"
-    if wait_for 40 has_false "$TAG-dlbad" "SHA-256"; then
-        t_pass "a wrong checksum: Ready=False naming the SHA-256 ($(ready_msg "$TAG-dlbad"))"
-    else
-        t_fail "a wrong checksum: Ready=False naming the SHA-256" "got \"$(ready_msg "$TAG-dlbad")\""
-    fi
+    t_ready_false "a wrong checksum: Ready=False naming the SHA-256" "$TAG-dlbad" "SHA-256"
     t_eq "... and the bad download was not kept" "" "$(pool_vols | grep -x 'dlbad.qcow2' || true)"
     t_run "delete the download VMs" k delete vm "$TAG-dl1" "$TAG-dl2" "$TAG-dlbad" --timeout=60s
     vsh vol-delete dl.qcow2 --pool "$POOL" >/dev/null 2>&1
