@@ -50,7 +50,7 @@ BASE_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 pc_cflags = $(if $(1),$(shell $(PKG_CONFIG) --cflags $(1)))
 pc_libs   = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1)))
 
--include $(wildcard tools/*/module.mk plugins/*/module.mk)
+-include $(wildcard tools/*/module.mk plugins/*/module.mk tests/*/module.mk)
 
 CORE_PKGS ?= libcjson yaml-0.1 sqlite3 libmicrohttpd openssl libcurl zlib
 CORE_SRC  := $(shell find core -name '*.c' 2>/dev/null | sort)
