@@ -5,6 +5,7 @@
  * status subresource, deletion held by finalizers, and optimistic
  * concurrency on resourceVersion.
  */
+#include "protobuf.h"
 #include "rest.h"
 
 #include <vrt/json.h>
@@ -102,6 +103,15 @@ static cJSON *parse_body(vrt_resp *r, const vrt_req *req)
         return NULL;
     }
     const char *ct = req->content_type ? req->content_type : "";
+    if (strstr(ct, "protobuf")) {
+        char why[256];
+        cJSON *obj = vrt_k8s_protobuf_to_json(req->body, req->body_len, why,
+                                              sizeof(why));
+        if (!obj)
+            vrt_resp_status(r, 415, "UnsupportedMediaType",
+                            "the protobuf request body cannot be read: %s", why);
+        return obj;
+    }
     if (strstr(ct, "yaml")) {
         char why[256];
         cJSON *docs = vrt_yaml_parse_all(req->body, req->body_len, why,

@@ -144,6 +144,25 @@ t_grep "malformed JSON gets a Status naming the problem" '"reason":"BadRequest"'
     -H 'Content-Type: application/json' --data '{"apiVersion":' \
     "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses"
 
+# --- kubectl's imperative commands send protobuf ----------------------------
+t_run "kubectl create secret generic (a protobuf body)" \
+    k create secret generic creds --from-literal=username=admin \
+    --from-literal=password='pa ss+/='
+t_grep "... and the Secret holds the bytes sent" '^pa ss\+/=$' \
+    sh -c "kubectl get secret creds -o jsonpath='{.data.password}' | base64 -d"
+t_run "kubectl create configmap with a binary file" \
+    k create configmap files --from-literal=a=b --from-file=true.bin=/bin/true
+t_grep "... and the binary file round-trips" '^same$' \
+    sh -c "kubectl get configmap files -o jsonpath='{.binaryData.true\\.bin}' |
+           base64 -d | cmp -s - /bin/true && echo same"
+t_run "kubectl create namespace" k create namespace team-a
+t_grep "a protobuf body of a kind not modelled is refused by name (415)" \
+    'UnsupportedMediaType|"ServiceAccount"|not' \
+    curl -sk -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+    -H 'Content-Type: application/vnd.kubernetes.protobuf' \
+    --data-binary @<(printf 'k8s\0\x0a\x14\x0a\x02v1\x12\x0eServiceAccount\x12\x00') \
+    "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
+
 # --- watch from a too-old resourceVersion gets 410 ------------------------
 # The server keeps 50 events (--watch-history 50): push past that.
 for i in $(seq 1 120); do
