@@ -38,6 +38,7 @@ T_FAILED=0
 T_SKIPPED=0
 T_PIDS=()
 T_TMPDIRS=()
+T_MOUNTS=()
 T_OUT=""   # output of the last t_run* command
 
 # The repository root, when the suite runs outside tests/run.sh.
@@ -278,6 +279,10 @@ t_cleanup_() {
     local pid d
     for pid in "${T_PIDS[@]}"; do
         t_stop "$pid"
+    done
+    # Mounts a suite made (T_MOUNTS+=(DIR)) go before their directories.
+    for d in "${T_MOUNTS[@]}"; do
+        umount "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
     done
     for d in "${T_TMPDIRS[@]}"; do
         rm -rf -- "$d"
