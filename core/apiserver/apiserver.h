@@ -32,6 +32,11 @@ typedef struct vrt_resource {
     cJSON *schema;  /* openAPIV3Schema, owned; NULL = accept any */
     cJSON *columns; /* additionalPrinterColumns, owned; may be NULL */
     char *store_key; /* "plural.group" or "plural" */
+    /* A kind stored as another (core/v1 Event as events.k8s.io/v1):
+     * view turns a stored object into this kind, unview back; both return
+     * new objects.  NULL for kinds stored as themselves. */
+    cJSON *(*view)(const cJSON *stored);
+    cJSON *(*unview)(const cJSON *given);
 } vrt_resource;
 
 typedef struct vrt_resources {
@@ -51,6 +56,10 @@ const vrt_resource *vrt_resources_find(const vrt_resources *rs,
 const vrt_resource *vrt_resources_find_kind(const vrt_resources *rs,
                                             const char *api_version,
                                             const char *kind);
+/* event_view.c */
+cJSON *vrt_event_core_view(const cJSON *stored);
+cJSON *vrt_event_core_unview(const cJSON *given);
+
 /* The embedded CRD YAML texts (generated from crds/ at build time). */
 extern const char *const vrt_embedded_crds[];
 extern const char *const vrt_embedded_crd_names[];

@@ -91,6 +91,24 @@ static const builtin builtins[] = {
     {"events.k8s.io", "v1", "Event", "events", "event", {"ev", NULL}, 1},
 };
 
+/* core/v1 Events are kept with events.k8s.io/v1 Events, as in
+ * kube-apiserver, with the columns of `kubectl get events`. */
+static void view_core_events(vrt_resource *r)
+{
+    free(r->store_key);
+    r->store_key = vrt_strdup("events.events.k8s.io");
+    r->view = vrt_event_core_view;
+    r->unview = vrt_event_core_unview;
+    r->columns = cJSON_Parse(
+        "[{\"name\":\"Last Seen\",\"type\":\"date\",\"jsonPath\":\".lastTimestamp\"},"
+        "{\"name\":\"Type\",\"type\":\"string\",\"jsonPath\":\".type\"},"
+        "{\"name\":\"Reason\",\"type\":\"string\",\"jsonPath\":\".reason\"},"
+        "{\"name\":\"Object\",\"type\":\"string\",\"jsonPath\":\".involvedObject.name\"},"
+        "{\"name\":\"Message\",\"type\":\"string\",\"jsonPath\":\".message\"}]");
+    if (!r->columns)
+        abort();
+}
+
 void vrt_resources_init_builtin(vrt_resources *rs)
 {
     for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
@@ -112,6 +130,8 @@ void vrt_resources_init_builtin(vrt_resources *rs)
         r->categories = strv_new(NULL);
         r->namespaced = b->namespaced;
         set_store_key(r);
+        if (strcmp(b->kind, "Event") == 0 && !b->group[0])
+            view_core_events(r);
         push(rs, r);
     }
 }

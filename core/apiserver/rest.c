@@ -4,19 +4,81 @@
  */
 #include "rest.h"
 
+#include <vrt/json.h>
 #include <vrt/jsonpath.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A stored object as res's kind; consumes stored. */
+static cJSON *view_of(const vrt_resource *res, cJSON *stored)
+{
+    if (!res->view || !stored)
+        return stored;
+    cJSON *v = res->view(stored);
+    cJSON_Delete(stored);
+    return v;
+}
+
+/* Runs one store write with `obj` in the stored kind's shape, then copies
+ * the new resourceVersion back into obj.  op: 'c'reate, 'u'pdate, 'd'elete. */
+static int store_write(int64_t *rv, vrt_apiserver_ctx *ctx, int op,
+                       const vrt_resource *res, const char *ns,
+                       const char *name, int64_t expect, cJSON *obj,
+                       vrt_error *err)
+{
+    cJSON *stored = res->unview && obj ? res->unview(obj) : obj;
+    int rc = op == 'c' ? vrt_store_create(rv, ctx->store, res->store_key, ns,
+                                          name, stored, err)
+             : op == 'u' ? vrt_store_update(rv, ctx->store, res->store_key, ns,
+                                            name, expect, stored, err)
+                         : vrt_store_delete(rv, ctx->store, res->store_key, ns,
+                                            name, expect, stored, err);
+    if (stored != obj) {
+        cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+        const cJSON *srv = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(stored, "metadata"),
+            "resourceVersion");
+        if (rc == VRT_OK && cJSON_IsObject(md) && cJSON_IsString(srv))
+            vrt_json_set_str(md, "resourceVersion", srv->valuestring);
+        cJSON_Delete(stored);
+    }
+    return rc;
+}
+
+int vrt_rest_store_create(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, cJSON *obj, vrt_error *err)
+{
+    return store_write(rv, ctx, 'c', res, ns, name, 0, obj, err);
+}
+
+int vrt_rest_store_update(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, int64_t expect, cJSON *obj,
+                          vrt_error *err)
+{
+    return store_write(rv, ctx, 'u', res, ns, name, expect, obj, err);
+}
+
+int vrt_rest_store_delete(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, int64_t expect, cJSON *last,
+                          vrt_error *err)
+{
+    return store_write(rv, ctx, 'd', res, ns, name, expect, last, err);
+}
+
 int vrt_rest_load(cJSON **out, vrt_resp *r, vrt_apiserver_ctx *ctx,
                   const vrt_route *rt, vrt_error *err)
 {
     *out = NULL;
     if (vrt_store_get(out, ctx->store, rt->res->store_key,
-                      rt->ns ? rt->ns : "", rt->name, err) == VRT_OK)
+                      rt->ns ? rt->ns : "", rt->name, err) == VRT_OK) {
+        *out = view_of(rt->res, *out);
         return 0;
+    }
     if (err->code == VRT_E_NOTFOUND)
         vrt_resp_status(r, 404, "NotFound", "%s%s%s \"%s\" not found",
                         rt->res->plural, rt->res->group[0] ? "." : "",
@@ -154,7 +216,7 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
     const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(
         cJSON_GetObjectItem(obj, "metadata"), "resourceVersion"));
     int64_t rvn;
-    if (vrt_store_update(&rvn, ctx->store, rt->res->store_key,
+    if (vrt_rest_store_update(&rvn, ctx, rt->res,
                          rt->ns ? rt->ns : "", rt->name,
                          rv ? strtoll(rv, NULL, 10) : 0, obj, &err) != VRT_OK) {
         vrt_resp_from_error(r, &err);

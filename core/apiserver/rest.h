@@ -14,6 +14,19 @@ struct vrt_selector;
 /* Loads the object the route names; on failure fills r, returns -1. */
 int vrt_rest_load(cJSON **out, vrt_resp *r, vrt_apiserver_ctx *ctx,
                   const vrt_route *rt, vrt_error *err);
+/* Store writes of res's kind, in the stored shape; obj gets the new
+ * resourceVersion as with vrt_store_create/update/delete. */
+int vrt_rest_store_create(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, cJSON *obj, vrt_error *err);
+int vrt_rest_store_update(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, int64_t expect, cJSON *obj,
+                          vrt_error *err);
+int vrt_rest_store_delete(int64_t *rv, vrt_apiserver_ctx *ctx,
+                          const vrt_resource *res, const char *ns,
+                          const char *name, int64_t expect, cJSON *last,
+                          vrt_error *err);
 /* The autoscaling/v1 Scale view of an object. */
 cJSON *vrt_rest_scale_of(const vrt_resource *res, const cJSON *obj);
 /* Namespaced objects need their namespace to exist. */

@@ -21,13 +21,17 @@ typedef struct list_ctx {
 static int list_visit(void *opaque, const cJSON *obj)
 {
     list_ctx *lc = opaque;
-    if (!vrt_selector_matches(lc->labels, obj) ||
-        !vrt_selector_matches(lc->fields, obj))
-        return 0;
-    if (lc->table)
-        vrt_table_add_row(lc->table, lc->res, obj, lc->include_object);
-    else
-        cJSON_AddItemToArray(lc->items, cJSON_Duplicate(obj, 1));
+    cJSON *view = lc->res->view ? lc->res->view(obj) : NULL;
+    if (view)
+        obj = view;
+    if (vrt_selector_matches(lc->labels, obj) &&
+        vrt_selector_matches(lc->fields, obj)) {
+        if (lc->table)
+            vrt_table_add_row(lc->table, lc->res, obj, lc->include_object);
+        else
+            cJSON_AddItemToArray(lc->items, cJSON_Duplicate(obj, 1));
+    }
+    cJSON_Delete(view);
     return 0;
 }
 

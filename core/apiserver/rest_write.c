@@ -151,10 +151,10 @@ static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
         cJSON_HasObjectItem(md, "deletionTimestamp") && !has_finalizers(obj);
     int rc = VRT_OK;
     if (!dry)
-        rc = deleting ? vrt_store_delete(&rv, ctx->store, rt->res->store_key,
+        rc = deleting ? vrt_rest_store_delete(&rv, ctx, rt->res,
                                          rt->ns ? rt->ns : "", rt->name,
                                          expect_rv, obj, &err)
-                      : vrt_store_update(&rv, ctx->store, rt->res->store_key,
+                      : vrt_rest_store_update(&rv, ctx, rt->res,
                                          rt->ns ? rt->ns : "", rt->name,
                                          expect_rv, obj, &err);
     if (rc != VRT_OK) {
@@ -239,7 +239,7 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     vrt_error err = VRT_ERROR_INIT;
     int64_t rv;
     if (!dry_run(req) &&
-        vrt_store_create(&rv, ctx->store, res->store_key,
+        vrt_rest_store_create(&rv, ctx, res,
                          res->namespaced ? rt->ns : "", name_of(obj), obj,
                          &err) != VRT_OK) {
         if (err.code == VRT_E_EXISTS)
@@ -492,7 +492,7 @@ void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     }
     int64_t rv;
     if (!dry_run(req) &&
-        vrt_store_delete(&rv, ctx->store, rt->res->store_key,
+        vrt_rest_store_delete(&rv, ctx, rt->res,
                          rt->ns ? rt->ns : "", rt->name, expect, old,
                          &err) != VRT_OK) {
         cJSON_Delete(old);

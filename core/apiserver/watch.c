@@ -99,11 +99,15 @@ static void emit(vrt_watch *w, const char *type, cJSON *object)
     cJSON_Delete(ev);
 }
 
-static void emit_object(vrt_watch *w, int type, const cJSON *obj)
+static void emit_object(vrt_watch *w, int type, const cJSON *stored)
 {
+    cJSON *view = w->res->view ? w->res->view(stored) : NULL;
+    const cJSON *obj = view ? view : stored;
     if (!vrt_selector_matches(w->labels, obj) ||
-        !vrt_selector_matches(w->fields, obj))
+        !vrt_selector_matches(w->fields, obj)) {
+        cJSON_Delete(view);
         return;
+    }
     cJSON *out;
     if (w->table) {
         out = vrt_table_new(w->res, NULL);
@@ -113,8 +117,10 @@ static void emit_object(vrt_watch *w, int type, const cJSON *obj)
         w->columns_sent = 1;
         vrt_table_add_row(out, w->res, obj, 0);
     } else {
-        out = cJSON_Duplicate(obj, 1);
+        out = view ? view : cJSON_Duplicate(obj, 1);
+        view = NULL;
     }
+    cJSON_Delete(view);
     emit(w, type_name(type), out);
 }
 

@@ -255,6 +255,9 @@ t_grep "a Created Event's note names the provider id" \
     "^Created VM ${WEB_ID:-none} on Provider e2e\\.\$" \
     k get events.events.k8s.io -o \
     'jsonpath={range .items[?(@.regarding.name=="web")]}{.note}{"\n"}{end}'
+t_grep "kubectl describe vm shows the VM's Events (read through core/v1)" \
+    "Normal +Created +[0-9a-z]+ +virtrigaud.io/manager +Created VM ${WEB_ID:-none} on Provider e2e" \
+    k describe vm web
 
 # --- reconfigure when the class changes -------------------------------------------
 

@@ -163,6 +163,45 @@ t_grep "a protobuf body of a kind not modelled is refused by name (415)" \
     --data-binary @<(printf 'k8s\0\x0a\x14\x0a\x02v1\x12\x0eServiceAccount\x12\x00') \
     "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
 
+# --- core/v1 Events are a view of events.k8s.io/v1 Events ------------------
+cat >"$D/ev.yaml" <<'EOF'
+apiVersion: events.k8s.io/v1
+kind: Event
+metadata: {name: vm1.1}
+eventTime: "2026-11-27T10:00:00.000001Z"
+reportingController: virtrigaud.io/test
+reportingInstance: t1
+action: Reconcile
+reason: Created
+type: Normal
+note: Created VM one.
+regarding: {apiVersion: infra.virtrigaud.io/v1beta1, kind: VirtualMachine, name: vm1, namespace: default}
+EOF
+t_run "an events.k8s.io/v1 Event is created" k create -f "$D/ev.yaml"
+t_grep "kubectl get events (core/v1) shows it, message and object renamed" \
+    '^Created VM one\.\|vm1\|Created\|virtrigaud.io/test\|1$' \
+    k get events vm1.1 -o 'jsonpath={.message}|{.involvedObject.name}|{.reason}|{.reportingComponent}|{.count}'
+t_grep "... and a field selector on involvedObject finds it (as kubectl describe asks)" \
+    '^vm1\.1$' k get events --field-selector involvedObject.name=vm1,involvedObject.kind=VirtualMachine \
+    -o 'jsonpath={.items[*].metadata.name}'
+cat >"$D/ev-core.yaml" <<'EOF'
+apiVersion: v1
+kind: Event
+metadata: {name: vm1.2}
+involvedObject: {kind: VirtualMachine, name: vm1, namespace: default}
+reason: Stopped
+message: Stopped by hand.
+type: Normal
+source: {component: kubectl-test}
+count: 3
+EOF
+t_run "a core/v1 Event is created" k create -f "$D/ev-core.yaml"
+t_grep "... and events.k8s.io/v1 reads it with its own field names" \
+    '^Stopped by hand\.\|vm1\|kubectl-test\|3$' \
+    k get events.events.k8s.io vm1.2 -o 'jsonpath={.note}|{.regarding.name}|{.deprecatedSource.component}|{.deprecatedCount}'
+t_grep "kubectl get events prints the Last Seen, Type, Reason, Object, Message columns" \
+    'LAST SEEN +TYPE +REASON +OBJECT +MESSAGE' k get events
+
 # --- watch from a too-old resourceVersion gets 410 ------------------------
 # The server keeps 50 events (--watch-history 50): push past that.
 for i in $(seq 1 120); do
