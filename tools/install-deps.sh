@@ -20,7 +20,7 @@ PACKAGES=(
     # libraries the core, plugins and tests link
     libcjson-dev libcmocka-dev libvirt-dev libxml2-dev libyaml-dev
     libcurl4-openssl-dev libssl-dev libsqlite3-dev libarchive-dev libssh-dev
-    libmicrohttpd-dev zlib1g-dev
+    libmicrohttpd-dev libgnutls28-dev zlib1g-dev
     # run-time tools the tests drive
     libvirt-clients qemu-utils valgrind ca-certificates
 )

@@ -96,6 +96,18 @@ typedef struct vrt_apiserver_ctx {
     volatile int stopping;
 } vrt_apiserver_ctx;
 
+/* client_cert.c: users with a TLS client certificate (--client-ca). */
+enum { VRT_ROLE_NONE, VRT_ROLE_READ, VRT_ROLE_ADMIN };
+typedef struct vrt_client_ca vrt_client_ca;
+int vrt_client_ca_load(vrt_client_ca **out, const char *ca_path,
+                       const char *crl_path, vrt_error *err);
+void vrt_client_ca_free(vrt_client_ca *c); /* NULL-safe */
+/* Verifies a peer chain (DER, leaf first): the VRT_ROLE_* of its groups
+ * with the CN in user, or -1 with the reason in why. */
+int vrt_client_ca_verify(vrt_client_ca *c, const unsigned char *const *der,
+                         const size_t *len, size_t n, char *user,
+                         size_t user_len, char *why, size_t why_len);
+
 /* status.c: Kubernetes Status responses */
 void vrt_resp_status(vrt_resp *r, int code, const char *reason,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));

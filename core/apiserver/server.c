@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -33,7 +34,8 @@ struct vrt_apiserver {
     vrt_apiserver_ctx ctx;
     vrt_apiserver_opts opts;
     struct MHD_Daemon *daemon;
-    char *cert_pem, *key_pem;
+    char *cert_pem, *key_pem, *client_ca_pem;
+    vrt_client_ca *client_ca;
     char kubeconfig[4096];
     uint16_t port;
 };
@@ -50,9 +52,11 @@ static const char *query_of(void *conn, const char *key)
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* Who is asking: 0 nobody we know, 1 the read-only token, 2 the admin
- * token (or --insecure-http). */
-enum { AUTH_NONE, AUTH_READ, AUTH_ADMIN };
+/* Who is asking: AUTH_NONE nobody we know (401), else a VRT_ROLE_*:
+ * the read-only token or a viewer certificate, the admin token (or
+ * --insecure-http) or an admin certificate, or a valid certificate
+ * without a role (403). */
+enum { AUTH_NONE = -1 };
 
 static int token_is(const char *tok, const char *want)
 {
@@ -61,17 +65,52 @@ static int token_is(const char *tok, const char *want)
     return n && strlen(tok) == n && CRYPTO_memcmp(tok, want, n) == 0;
 }
 
-static int authorized(vrt_apiserver *s, struct MHD_Connection *conn)
+/* The role of the TLS client certificate, if one was presented. */
+static int cert_role(vrt_apiserver *s, struct MHD_Connection *conn,
+                     char *user, size_t user_len)
 {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    unsigned n = 0;
+    const gnutls_datum_t *peers =
+        ci && ci->tls_session
+            ? gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n)
+            : NULL;
+    if (!peers || n == 0)
+        return AUTH_NONE;
+    const unsigned char *der[8];
+    size_t len[8];
+    if (n > 8)
+        n = 8; /* a longer chain than that is not one we issued */
+    for (unsigned i = 0; i < n; i++) {
+        der[i] = peers[i].data;
+        len[i] = peers[i].size;
+    }
+    char why[256];
+    int role = vrt_client_ca_verify(s->client_ca, der, len, n, user, user_len,
+                                    why, sizeof(why));
+    if (role < 0) {
+        vrt_log_warn("Refused a client certificate: %s", why);
+        return AUTH_NONE;
+    }
+    return role;
+}
+
+static int authorized(vrt_apiserver *s, struct MHD_Connection *conn,
+                      char *user, size_t user_len)
+{
+    snprintf(user, user_len, "admin");
     if (s->opts.insecure_http)
-        return AUTH_ADMIN;
+        return VRT_ROLE_ADMIN;
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                 "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0)
-        return AUTH_NONE;
-    if (token_is(h + 7, s->ctx.token))
-        return AUTH_ADMIN;
-    return token_is(h + 7, s->ctx.ro_token) ? AUTH_READ : AUTH_NONE;
+    if (h && strncmp(h, "Bearer ", 7) == 0) {
+        if (token_is(h + 7, s->ctx.token))
+            return VRT_ROLE_ADMIN;
+        snprintf(user, user_len, "viewer");
+        return token_is(h + 7, s->ctx.ro_token) ? VRT_ROLE_READ : AUTH_NONE;
+    }
+    return s->client_ca ? cert_role(s, conn, user, user_len) : AUTH_NONE;
 }
 
 static int is_read(const char *method)
@@ -178,14 +217,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     }
 
     vrt_resp r = {0};
-    int who = authorized(s, conn);
-    if (who == AUTH_READ && !is_read(method)) {
-        vrt_resp_status(&r, 403, "Forbidden",
-                        "the read-only token may only get, list and watch; "
-                        "%s needs the admin token (DATA_DIR/kubeconfig)",
-                        method);
-        vrt_log_warn("audit: refused user=viewer method=%s path=\"%s\" status=403",
-                     method, url);
+    char user[128];
+    int who = authorized(s, conn, user, sizeof(user));
+    if (who == VRT_ROLE_NONE || (who == VRT_ROLE_READ && !is_read(method))) {
+        if (who == VRT_ROLE_NONE)
+            vrt_resp_status(&r, 403, "Forbidden",
+                            "user \"%s\" is in no virtrigaud group "
+                            "(virtrigaud:admins, virtrigaud:viewers): %s is "
+                            "not allowed", user, method);
+        else
+            vrt_resp_status(&r, 403, "Forbidden",
+                            "user \"%s\" may only get, list and watch; %s "
+                            "needs the admin token (DATA_DIR/kubeconfig) or a "
+                            "virtrigaud:admins certificate", user, method);
+        vrt_log_warn("audit: refused user=\"%s\" method=%s path=\"%s\" status=403",
+                     user, method, url);
         vrt_metrics_api_request(method, r.status);
         return send_resp(conn, &r);
     }
@@ -219,8 +265,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     /* The audit trail: every write, who made it and how it ended.  Never
      * the body: it may hold a Secret. */
     if (!is_read(method))
-        vrt_log_info("audit: user=%s method=%s path=\"%s\" status=%d",
-                     who == AUTH_ADMIN ? "admin" : "viewer", method, url, r.status);
+        vrt_log_info("audit: user=\"%s\" method=%s path=\"%s\" status=%d",
+                     user, method, url, r.status);
     vrt_metrics_api_request(method, r.status);
     return send_resp(conn, &r);
 }
@@ -473,16 +519,37 @@ int vrt_apiserver_start(vrt_apiserver **out, const vrt_apiserver_opts *opts,
                       opts->address);
         goto fail;
     }
+    if (opts->client_ca && !opts->insecure_http) {
+        /* Given to the TLS library only so that it asks clients for a
+         * certificate; verification is ours (client_cert.c). */
+        s->client_ca_pem = vrt_read_file(opts->client_ca, NULL);
+        if (!s->client_ca_pem) {
+            vrt_error_set(err, VRT_E_INVALID, "Cannot read --client-ca \"%s\".",
+                          opts->client_ca);
+            goto fail;
+        }
+        if (vrt_client_ca_load(&s->client_ca, opts->client_ca,
+                               opts->client_crl, err))
+            goto fail;
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem},
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem},
+        {s->client_ca_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+         s->client_ca_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
     if (!opts->insecure_http)
         flags |= MHD_USE_TLS;
+    else
+        tls[0].option = MHD_OPTION_END;
     s->daemon = MHD_start_daemon(
         flags, opts->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)3700,
-        opts->insecure_http ? MHD_OPTION_END : MHD_OPTION_HTTPS_MEM_KEY,
-        s->key_pem, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)3700, MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_END);
     if (!s->daemon) {
         vrt_error_set(err, VRT_E_UNAVAILABLE,
                       "Cannot listen on %s:%u (in use, or TLS setup failed).",
@@ -526,6 +593,8 @@ void vrt_apiserver_stop(vrt_apiserver *s)
         MHD_stop_daemon(s->daemon);
     vrt_store_close(s->ctx.store);
     vrt_resources_free(&s->ctx.resources);
+    vrt_client_ca_free(s->client_ca);
+    free(s->client_ca_pem);
     if (s->key_pem) {
         OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
         free(s->key_pem);

@@ -22,6 +22,8 @@ typedef struct vrt_apiserver_opts {
     int insecure_http;      /* plain HTTP, no auth (tests only) */
     const char *tls_cert;   /* PEM files to use instead of generating */
     const char *tls_key;
+    const char *client_ca;  /* PEM CA of client certificates; NULL = none */
+    const char *client_crl; /* PEM CRL checked against them; optional */
     const char *crd_dir;    /* load CRDs from here instead of embedded */
     int sync_full;          /* store durability, default 1 */
     uint32_t history;       /* watch events kept (default 10000) */

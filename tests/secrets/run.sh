@@ -84,10 +84,10 @@ rc=0; kubectl --kubeconfig "$RO" delete vm s1 --wait=false >/dev/null 2>&1 || rc
 t_eq "the read-only token cannot delete" 1 "$(( rc != 0 ))"
 t_grep "... and the VM is still there" '^s1$' kubectl get vm s1 -o 'jsonpath={.metadata.name}'
 t_grep "writes are audited with the user, method, path and status" \
-    'audit: user=admin method=POST path="/api/v1/namespaces/default/secrets" status=201' \
+    'audit: user="admin" method=POST path="/api/v1/namespaces/default/secrets" status=201' \
     cat "$MGR_LOG"
 t_grep "refused writes of the viewer are audited too" \
-    'audit: refused user=viewer method=DELETE path=".*/virtualmachines/s1" status=403' \
+    'audit: refused user="viewer" method=DELETE path=".*/virtualmachines/s1" status=403' \
     cat "$MGR_LOG"
 
 sleep 1

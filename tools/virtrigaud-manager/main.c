@@ -46,6 +46,11 @@ static void usage(FILE *out)
         "  --port N               listen port (default 6443; 0 = any free)\n"
         "  --tls-cert FILE        serve this certificate (PEM) ...\n"
         "  --tls-key FILE         ... with this key, instead of a generated one\n"
+        "  --client-ca FILE       also accept TLS client certificates signed by\n"
+        "                         this CA (PEM): CN is the user, O the groups;\n"
+        "                         virtrigaud:admins may do all, virtrigaud:viewers\n"
+        "                         get/list/watch (re-read when the file changes)\n"
+        "  --client-crl FILE      refuse client certificates this CRL (PEM) revokes\n"
         "  --insecure-http        plain HTTP without authentication (tests only)\n"
         "  --sync normal|full     store durability (default full: every\n"
         "                         acknowledged write survives power loss)\n"
@@ -94,7 +99,7 @@ int main(int argc, char **argv)
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
            OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
            OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
-           OPT_METRICS, OPT_CALL_TIMEOUT, OPT_STAGING };
+           OPT_METRICS, OPT_CLIENT_CA, OPT_CLIENT_CRL, OPT_CALL_TIMEOUT, OPT_STAGING };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -102,6 +107,8 @@ int main(int argc, char **argv)
         {"port", required_argument, NULL, OPT_PORT},
         {"tls-cert", required_argument, NULL, OPT_CERT},
         {"tls-key", required_argument, NULL, OPT_KEY},
+        {"client-ca", required_argument, NULL, OPT_CLIENT_CA},
+        {"client-crl", required_argument, NULL, OPT_CLIENT_CRL},
         {"insecure-http", no_argument, NULL, OPT_INSECURE},
         {"sync", required_argument, NULL, OPT_SYNC},
         {"crd-dir", required_argument, NULL, OPT_CRDS},
@@ -146,6 +153,8 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_CERT: ao.tls_cert = optarg; break;
+        case OPT_CLIENT_CA: ao.client_ca = optarg; break;
+        case OPT_CLIENT_CRL: ao.client_crl = optarg; break;
         case OPT_KEY: ao.tls_key = optarg; break;
         case OPT_INSECURE: ao.insecure_http = 1; break;
         case OPT_SYNC:
