@@ -447,21 +447,14 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     cJSON_Delete(patch);
 }
 
-void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
-                     const vrt_route *rt)
+/* One delete attempt against the object as it is now; expect is the
+ * client's resourceVersion precondition, or 0. */
+static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                        const vrt_req *req, const vrt_route *rt,
+                        int64_t expect)
 {
     cJSON *old = NULL;
     vrt_error err = VRT_ERROR_INIT;
-    int64_t expect = 0;
-    if (req->body && req->body_len) {
-        cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
-        const cJSON *pre =
-            cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
-        const char *rv = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
-        expect = rv ? strtoll(rv, NULL, 10) : 0;
-        cJSON_Delete(opts);
-    }
     if (vrt_rest_load(&old, r, ctx, rt, &err))
         return;
     if (expect && rv_of(old) != expect) {
@@ -500,4 +493,30 @@ void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         return;
     }
     vrt_resp_json(r, 200, old);
+}
+
+void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
+                     const vrt_route *rt)
+{
+    int64_t precondition = 0;
+    if (req->body && req->body_len) {
+        cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
+        const cJSON *pre =
+            cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
+        const char *rv = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
+        precondition = rv ? strtoll(rv, NULL, 10) : 0;
+        cJSON_Delete(opts);
+    }
+    /* Without a precondition a write racing ours (the controller's status
+     * update, say) is not the client's conflict: retry on the new state,
+     * as kube-apiserver does. */
+    for (int attempt = 1;; attempt++) {
+        delete_once(r, ctx, req, rt, precondition);
+        if (r->status != 409 || precondition || attempt == PATCH_RETRIES)
+            return;
+        free(r->body);
+        free(r->warning);
+        *r = (vrt_resp){0};
+    }
 }
