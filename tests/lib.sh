@@ -39,6 +39,8 @@ T_SKIPPED=0
 T_PIDS=()
 T_TMPDIRS=()
 T_MOUNTS=()
+T_SECRETS_TMP=$(mktemp "${TMPDIR:-/tmp}/vrt-secrets.XXXXXX")
+T_TMPDIRS+=("$T_SECRETS_TMP")
 T_OUT=""   # output of the last t_run* command
 
 # The repository root, when the suite runs outside tests/run.sh.
@@ -63,8 +65,59 @@ t_skip() { T_SKIPPED=$((T_SKIPPED + 1)); echo "SKIP $1: ${2:-skipped}"; }
 
 t_note() { echo "# $*"; }
 
+# --- credentials -------------------------------------------------------------
+# t_secret VALUE...: credentials the suite hands to the system under test.
+# None may show up anywhere the suite can see: t_no_secret_seen (call it
+# while the manager still runs) checks the logs of every t_bg process and,
+# through the API, every Event and every status of our kinds; t_done runs
+# it once more at the end; tests/run.sh greps the suite's own output.  The
+# values are never printed, only where they were found.
+T_SECRETS=()
+t_secret() {
+    local v
+    for v in "$@"; do
+        if [ ${#v} -lt 8 ]; then
+            echo "t_secret: a credential shorter than 8 characters cannot be" \
+                 "searched for without false alarms; use a longer one" >&2
+            continue
+        fi
+        T_SECRETS+=("$v")
+        if [ -n "${VRT_SECRETS_FILE:-}" ]; then
+            printf '%s\n' "$v" >>"$VRT_SECRETS_FILE"
+        fi
+    done
+}
+
+t_no_secret_seen() {
+    local label=${1:-} f hits='' kc=${KUBECONFIG:-}
+    [ ${#T_SECRETS[@]} -gt 0 ] || return 0
+    printf '%s\n' "${T_SECRETS[@]}" >"$T_SECRETS_TMP"
+    for f in "${T_TMPDIRS[@]}"; do
+        [ "$f" != "$T_SECRETS_TMP" ] && [ -f "$f" ] &&
+            grep -qF -f "$T_SECRETS_TMP" "$f" && hits+=" log:$f"
+    done
+    if [ -n "$kc" ] && [ -s "$kc" ]; then
+        kubectl --request-timeout=5s get events.events.k8s.io -A -o json \
+            2>/dev/null | grep -qF -f "$T_SECRETS_TMP" && hits+=" Events"
+        kubectl --request-timeout=5s get \
+            virtualmachines,providers,vmmigrations,vmsnapshots,vmclones,vmsets,vmimages,vmclasses,vmnetworkattachments \
+            -A -o 'jsonpath={..status}' 2>/dev/null |
+            grep -qF -f "$T_SECRETS_TMP" && hits+=" status"
+    fi
+    : >"$T_SECRETS_TMP"
+    if [ -z "$hits" ]; then
+        t_pass "no test credential in any log, Event or status${label:+ ($label)}"
+    else
+        t_fail "no test credential in any log, Event or status${label:+ ($label)}" \
+            "a registered credential appears in:$hits"
+    fi
+}
+
 # Prints the closing line and exits with the suite's status.
 t_done() {
+    if [ ${#T_SECRETS[@]} -gt 0 ]; then
+        t_no_secret_seen "at the end"
+    fi
     echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
     [ "$T_FAILED" -eq 0 ] && exit 0
     exit 1
@@ -235,6 +288,8 @@ t_start_manager() {
     fi
     printf -v "${var}_PORT" '%s' "$port"
     export KUBECONFIG=$data/kubeconfig
+    [ -s "$data/token" ] && t_secret "$(cat "$data/token")"
+    [ -s "$data/token-readonly" ] && t_secret "$(cat "$data/token-readonly")"
     return 0
 }
 

@@ -117,10 +117,17 @@ run_suite() {
 
     local log=$LOGDIR/${name//\//_}.log
     local start=$SECONDS rc=0 p=0 f=0 s=0 plan=0 note=""
+    # Credentials the suite registers (t_secret) must not be in its output.
+    local secrets=$LOGDIR/.${name//\//_}.secrets
+    : >"$secrets"
+    chmod 600 "$secrets"
     # The subshell keeps bash's own "Segmentation fault" notice in the log.
-    (timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null >"$log" 2>&1; exit $?) \
+    (export VRT_SECRETS_FILE=$secrets
+     timeout -k 10 "$TEST_TIMEOUT" "$@" </dev/null >"$log" 2>&1; exit $?) \
         2>>"$log" || rc=$?
-    local secs=$((SECONDS - start))
+    local secs=$((SECONDS - start)) leaked=0
+    [ -s "$secrets" ] && grep -qF -f "$secrets" "$log" && leaked=1
+    rm -f "$secrets"
 
     # A suite is broken (one failure unless it counted its own) when it
     # stopped early, exited non-zero, or did not report as agreed.
@@ -167,6 +174,11 @@ run_suite() {
         why="exited with status $rc"
     elif [ "$f" -gt 0 ]; then
         why="reported failures but exited 0"
+    fi
+    if [ "$leaked" -eq 1 ]; then
+        why="${why:+$why; }its output holds a credential it registered with t_secret"
+        broken=1
+        f=$((f + 1))
     fi
     [ "$rc" -ne 0 ] && broken=1
     note=$note${note:+${why:+; }}$why

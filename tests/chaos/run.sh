@@ -124,6 +124,7 @@ t_stop "$MGR"
 # 2. Hypervisor endpoints that hang, reset or answer garbage.
 rm -rf "$D/data"
 start --call-timeout 3
+t_secret "chaos-secret-do-not-log-7f3a"
 for mode in hang reset garbage; do
     port=$(t_free_port)
     t_bg "SRV_$mode" node "$HERE/chaos-server.mjs" "$mode" "$port"
@@ -174,6 +175,7 @@ for mode in hang reset garbage; do
     fi
 done
 t_run "the manager survives all three endpoints" kill -0 "$MGR"
+t_no_secret_seen "misbehaving endpoints"
 t_run "... and still serves the API" k get providers
 metrics=$(k get --raw /metrics 2>/dev/null)
 failed=$(grep '^virtrigaud_provider_calls_total{' <<<"$metrics" |

@@ -43,6 +43,7 @@ t_pass "manager starts and prints its port and kubeconfig"
 t_grep "the mock plugin is loaded" 'Loaded provider plugin "mock"' \
     cat "$MGR_LOG"
 export KUBECONFIG=$D/data/kubeconfig
+t_secret "$(cat "$D/data/token" 2>/dev/null)"
 
 # --- helpers -----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ done
 t_mktemp D
 STATE=$D/mock-state.json
 export KUBECONFIG=$D/data/kubeconfig
+t_secret "$(cat "$D/data/token" 2>/dev/null)"
 k() { kubectl --request-timeout=30s "$@"; }
 
 # start_manager: starts it on $D/data, sets MGR; 1 when it does not come up.

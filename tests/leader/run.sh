@@ -39,6 +39,7 @@ if ! grep -q 'serving on port' "$API_LOG"; then
     t_done
 fi
 export KUBECONFIG=$D/data/kubeconfig
+t_secret "$(cat "$D/data/token" 2>/dev/null)"
 k() { kubectl --request-timeout=10s "$@"; }
 holder() {
     k -n virtrigaud-system get lease virtrigaud-manager \

@@ -36,6 +36,7 @@ if [ -z "$PORT" ]; then
     t_done
 fi
 export KUBECONFIG=$D/data/kubeconfig
+t_secret "$(cat "$D/data/token" 2>/dev/null)"
 k() { kubectl --request-timeout=10s "$@"; }
 
 cat >"$D/objs.yaml" <<'EOF2'

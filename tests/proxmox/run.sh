@@ -39,6 +39,7 @@ TOKEN_ID='root@pam!vrt'
 TOKEN_SECRET="sim-$$-$RANDOM-secret"
 RO_TOKEN="audit@pve!ro=ro-$$-secret"
 PASSWORD="pw-$$-$RANDOM"
+t_secret "$TOKEN_SECRET" "$PASSWORD"
 
 # start_sim VAR PORTVAR ARGS...: one simulator on a free loopback port.
 start_sim() {

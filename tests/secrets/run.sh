@@ -15,6 +15,7 @@ t_wait_port "$PORT" 20 || { t_fail "manager starts" "no listener" "$(cat "$MGR_L
 export KUBECONFIG=$D/data/kubeconfig
 PASSWORD="pw-$RANDOM$RANDOM-do-not-log"
 TOKEN=$(cat "$D/data/token")
+t_secret "$PASSWORD" "$TOKEN"
 
 cat >"$D/objs.yaml" <<YAML
 apiVersion: v1
@@ -64,6 +65,7 @@ t_grep "a wrong token is refused" '"code":401' \
 # The read-only token (DATA_DIR/kubeconfig-readonly): reads, never writes.
 RO=$D/data/kubeconfig-readonly
 RO_TOKEN=$(cat "$D/data/token-readonly")
+t_secret "$RO_TOKEN"
 t_eq "a read-only token and kubeconfig exist, distinct from the admin's" 1 \
     "$([ -s "$RO" ] && [ ${#RO_TOKEN} -ge 32 ] && [ "$RO_TOKEN" != "$TOKEN" ] && echo 1)"
 t_grep "the read-only token can list VMs" '^s1$' \

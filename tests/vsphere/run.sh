@@ -49,6 +49,7 @@ fi
 
 USER_=vrt-admin
 PASS_="pw-$$-$RANDOM"
+t_secret "$PASS_"
 # start_vcsim VAR [ARGS...]: a vcsim on a free port; PORT of it in VAR_PORT.
 start_vcsim() {
     local var=$1 port
