@@ -20,6 +20,8 @@
 
 #include "store_internal.h"
 
+#include <vrt/hmap.h>
+
 VRT_LOG_SOURCE("core.store");
 
 /* opts->member when the caller's struct_size covers it, else `dflt`. */
@@ -41,6 +43,7 @@ static void init_sync(vrt_store *s)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->state_cv, &ca);
     pthread_condattr_destroy(&ca);
+    s->latest = vrt_hmap_new(free);
 }
 
 int vrt_store_open(vrt_store **out, const char *path,
@@ -70,6 +73,7 @@ int vrt_store_open(vrt_store **out, const char *path,
         vrt_store_read_rv(&rv, &floor, s->writer, path, err))
         goto fail;
     vrt_store_publish(s, rv, floor);
+    s->opened_rv = rv;
     /* A smaller history than last time, or a crash before the periodic
      * compaction: bring the event log within bounds now. */
     if (vrt_store_compact(s, err) != VRT_OK)
@@ -107,6 +111,7 @@ void vrt_store_close(vrt_store *s)
     pthread_cond_destroy(&s->pool_cv);
     pthread_mutex_destroy(&s->state_mu);
     pthread_cond_destroy(&s->state_cv);
+    vrt_hmap_free(s->latest);
     free(s->path);
     free(s);
 }
@@ -160,6 +165,30 @@ void vrt_store_reader_put(vrt_store *s, vrt_store_conn *c)
 }
 
 /* --- rv, floor and waiting ------------------------------------------------ */
+
+void vrt_store_note_write(vrt_store *s, const char *resource, int64_t rv)
+{
+    pthread_mutex_lock(&s->state_mu);
+    int64_t *last = vrt_hmap_get(s->latest, resource);
+    if (!last) {
+        last = vrt_store_must(malloc(sizeof(*last)));
+        vrt_hmap_put(s->latest, resource, last);
+    }
+    *last = rv;
+    pthread_mutex_unlock(&s->state_mu);
+}
+
+int vrt_store_nothing_since(vrt_store *s, const char *resource, int64_t since)
+{
+    pthread_mutex_lock(&s->state_mu);
+    const int64_t *last = resource ? vrt_hmap_get(s->latest, resource) : NULL;
+    /* Before open the map knows nothing; at or after it, absence means
+     * no write of that kind since. */
+    int none = resource && since >= s->opened_rv && since >= s->floor &&
+               (!last || *last <= since);
+    pthread_mutex_unlock(&s->state_mu);
+    return none;
+}
 
 void vrt_store_publish(vrt_store *s, int64_t rv, int64_t floor)
 {

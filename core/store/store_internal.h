@@ -74,7 +74,17 @@ struct vrt_store {
     int64_t rv;              /* newest committed rv */
     int64_t floor;           /* events with rv <= floor are gone */
     int woken;               /* vrt_store_wake_all was called */
+    /* Newest rv written per resource since open (int64_t *), and the rv
+     * at open: a watch of one kind skips the event query when nothing of
+     * its kind was written after its rv. */
+    struct vrt_hmap *latest;
+    int64_t opened_rv;
 };
+
+/* Records that `resource` was written at rv (before vrt_store_publish). */
+void vrt_store_note_write(vrt_store *s, const char *resource, int64_t rv);
+/* 1 when no event of `resource` can exist after `since`: no query needed. */
+int vrt_store_nothing_since(vrt_store *s, const char *resource, int64_t since);
 
 /* --- store_conn.c ------------------------------------------------------ */
 

@@ -273,6 +273,7 @@ static int store_write(int64_t *rv_out, vrt_store *s, write_req *w,
     pthread_mutex_lock(&s->write_mu);
     if (vrt_store_exec(s->writer, VRT_ST_BEGIN_WRITE, err) == VRT_OK &&
         write_txn(&rv, s, w, label, err) == VRT_OK) {
+        vrt_store_note_write(s, w->resource, rv);
         vrt_store_publish(s, rv, 0);
         if (++s->writes_since_compact >= compact_every(s)) {
             vrt_error cerr = VRT_ERROR_INIT;

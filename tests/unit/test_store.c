@@ -576,6 +576,44 @@ static void test_events_since_orders_filters_and_limits(void **state)
     vrt_store_close(s);
 }
 
+/* A watch of one kind skips the query when only other kinds were written
+ * since its rv, but never across a reopen (the skip map starts empty). */
+static void test_events_since_per_kind_skip_is_exact(void **state)
+{
+    fixture *f = *state;
+    vrt_store *s = open_store(f, 0, 1);
+    create(s, VM, "a", "v1", 1);    /* 1 */
+    create(s, CLASS, "a", "c1", 2); /* 2 */
+    create(s, CLASS, "a", "c2", 3); /* 3 */
+    vrt_error err = VRT_ERROR_INIT;
+    static evs c;
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        vrt_store_events_since(s, 1, VM, NULL, 0, collect_ev, &c, &err), VRT_OK);
+    assert_int_equal(c.len, 0);
+    assert_int_equal(
+        vrt_store_events_since(s, 0, VM, NULL, 0, collect_ev, &c, &err), VRT_OK);
+    assert_int_equal(c.len, 1);
+    create(s, VM, "a", "v2", 4);    /* 4 */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        vrt_store_events_since(s, 3, VM, NULL, 0, collect_ev, &c, &err), VRT_OK);
+    assert_int_equal(c.len, 1);
+    assert_int_equal(c.e[0].rv, 4);
+    vrt_store_close(s);
+
+    s = open_store(f, 0, 1);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        vrt_store_events_since(s, 1, VM, NULL, 0, collect_ev, &c, &err), VRT_OK);
+    assert_int_equal(c.len, 1); /* rv 4, written before this open */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        vrt_store_events_since(s, 4, VM, NULL, 0, collect_ev, &c, &err), VRT_OK);
+    assert_int_equal(c.len, 0);
+    vrt_store_close(s);
+}
+
 static void test_compaction_keeps_history_and_reports_gone(void **state)
 {
     fixture *f = *state;
@@ -1022,6 +1060,7 @@ int main(void)
         T(test_list_orders_by_namespace_then_name_and_filters),
         T(test_list_is_one_snapshot_while_writes_commit),
         T(test_events_since_orders_filters_and_limits),
+        T(test_events_since_per_kind_skip_is_exact),
         T(test_compaction_keeps_history_and_reports_gone),
         T(test_wait_wakes_on_write),
         T(test_wait_times_out),
