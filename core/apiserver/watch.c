@@ -205,7 +205,8 @@ static void refill(vrt_watch *w)
     if (w->pending_len)
         return;
     if (w->seen == 0)
-        vrt_store_wait(w->ctx->store, w->rv, WAIT_SLICE_MS);
+        vrt_store_wait_kind(w->ctx->store, w->res->store_key, w->rv,
+                            WAIT_SLICE_MS);
     if (w->bookmarks && vrt_now_ms() - w->last_bookmark_ms >= BOOKMARK_EVERY_MS)
         emit_bookmark(w);
 }

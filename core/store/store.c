@@ -31,6 +31,20 @@ VRT_LOG_SOURCE("core.store");
          ? (opts)->member                                                      \
          : (dflt))
 
+/* Per resource: the newest rv written since open, and a condition its
+ * watches wait on, so a write wakes only the watches of its kind. */
+typedef struct kind_state {
+    int64_t rv;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+} kind_state;
+
+static void kind_free(void *p)
+{
+    kind_state *k = p;
+    pthread_cond_destroy(&k->cv);
+    free(k);
+}
+
 static void init_sync(vrt_store *s)
 {
     pthread_condattr_t ca;
@@ -43,7 +57,7 @@ static void init_sync(vrt_store *s)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->state_cv, &ca);
     pthread_condattr_destroy(&ca);
-    s->latest = vrt_hmap_new(free);
+    s->latest = vrt_hmap_new(kind_free);
 }
 
 int vrt_store_open(vrt_store **out, const char *path,
@@ -166,28 +180,77 @@ void vrt_store_reader_put(vrt_store *s, vrt_store_conn *c)
 
 /* --- rv, floor and waiting ------------------------------------------------ */
 
+/* Under state_mu. */
+static kind_state *kind_of(vrt_store *s, const char *resource)
+{
+    kind_state *k = vrt_hmap_get(s->latest, resource);
+    if (!k) {
+        pthread_condattr_t ca;
+        k = vrt_store_must(calloc(1, sizeof(*k)));
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&k->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        vrt_hmap_put(s->latest, resource, k);
+    }
+    return k;
+}
+
 void vrt_store_note_write(vrt_store *s, const char *resource, int64_t rv)
 {
     pthread_mutex_lock(&s->state_mu);
-    int64_t *last = vrt_hmap_get(s->latest, resource);
-    if (!last) {
-        last = vrt_store_must(malloc(sizeof(*last)));
-        vrt_hmap_put(s->latest, resource, last);
-    }
-    *last = rv;
+    kind_state *k = kind_of(s, resource);
+    k->rv = rv;
+    pthread_cond_broadcast(&k->cv);
     pthread_mutex_unlock(&s->state_mu);
 }
 
 int vrt_store_nothing_since(vrt_store *s, const char *resource, int64_t since)
 {
     pthread_mutex_lock(&s->state_mu);
-    const int64_t *last = resource ? vrt_hmap_get(s->latest, resource) : NULL;
+    const kind_state *k = resource ? vrt_hmap_get(s->latest, resource) : NULL;
     /* Before open the map knows nothing; at or after it, absence means
      * no write of that kind since. */
     int none = resource && since >= s->opened_rv && since >= s->floor &&
-               (!last || *last <= since);
+               (!k || k->rv <= since);
     pthread_mutex_unlock(&s->state_mu);
     return none;
+}
+
+static void deadline_in(struct timespec *t, uint32_t timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+    t->tv_sec += timeout_ms / 1000;
+    t->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+int64_t vrt_store_wait_kind(vrt_store *s, const char *resource, int64_t rv,
+                            uint32_t timeout_ms)
+{
+    if (!resource)
+        return vrt_store_wait(s, rv, timeout_ms);
+    struct timespec deadline;
+    deadline_in(&deadline, timeout_ms);
+    pthread_mutex_lock(&s->state_mu);
+    kind_state *k = kind_of(s, resource);
+    while (k->rv <= rv && !s->woken) {
+        if (pthread_cond_timedwait(&k->cv, &s->state_mu, &deadline) == ETIMEDOUT)
+            break;
+    }
+    int64_t now = s->rv;
+    pthread_mutex_unlock(&s->state_mu);
+    return now;
+}
+
+static void wake_kind(void *opaque, const char *key, void *val)
+{
+    (void)opaque;
+    (void)key;
+    pthread_cond_broadcast(&((kind_state *)val)->cv);
 }
 
 void vrt_store_publish(vrt_store *s, int64_t rv, int64_t floor)
@@ -220,13 +283,7 @@ int64_t vrt_store_oldest_rv(vrt_store *s)
 int64_t vrt_store_wait(vrt_store *s, int64_t rv, uint32_t timeout_ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    deadline_in(&deadline, timeout_ms);
     pthread_mutex_lock(&s->state_mu);
     while (s->rv <= rv && !s->woken) {
         if (pthread_cond_timedwait(&s->state_cv, &s->state_mu, &deadline) ==
@@ -247,6 +304,7 @@ void vrt_store_wake_all(vrt_store *s)
     pthread_mutex_lock(&s->state_mu);
     s->woken = 1;
     pthread_cond_broadcast(&s->state_cv);
+    vrt_hmap_each(s->latest, wake_kind, NULL);
     pthread_mutex_unlock(&s->state_mu);
 }
 

@@ -95,6 +95,11 @@ int vrt_store_events_since(vrt_store *s, int64_t since, const char *resource,
  * Returns the current rv. */
 int64_t vrt_store_wait(vrt_store *s, int64_t rv, uint32_t timeout_ms);
 
+/* The same, waking only for a write of `resource` with an rv above `rv`
+ * (NULL: any write), so that watches of other kinds sleep on. */
+int64_t vrt_store_wait_kind(vrt_store *s, const char *resource, int64_t rv,
+                            uint32_t timeout_ms);
+
 /* Wakes every vrt_store_wait (used at shutdown). */
 void vrt_store_wake_all(vrt_store *s);
 

@@ -681,22 +681,44 @@ typedef struct waiter {
     uint32_t timeout_ms;
     int64_t got;
     int64_t took_ms;
+    const char *kind; /* vrt_store_wait_kind when set */
 } waiter;
 
 static void *wait_thread(void *arg)
 {
     waiter *w = arg;
     int64_t t0 = now_ms();
-    w->got = vrt_store_wait(w->s, w->after, w->timeout_ms);
+    w->got = w->kind ? vrt_store_wait_kind(w->s, w->kind, w->after, w->timeout_ms)
+                     : vrt_store_wait(w->s, w->after, w->timeout_ms);
     w->took_ms = now_ms() - t0;
     return NULL;
+}
+
+/* A kind's waiter sleeps through writes of other kinds. */
+static void test_wait_kind_wakes_only_for_its_kind(void **state)
+{
+    vrt_store *s = open_store(*state, 0, 0);
+    create(s, VM, "a", "first", 0); /* 1 */
+    waiter w = {s, 1, 10000, 0, 0, VM};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+    usleep(100 * 1000);
+    create(s, CLASS, "a", "c1", 0); /* 2: not a VM */
+    usleep(300 * 1000);
+    int64_t before = now_ms();
+    create(s, VM, "a", "second", 0); /* 3 */
+    pthread_join(t, NULL);
+    assert_int_equal(w.got, 3);
+    assert_true(w.took_ms >= 350);             /* slept through rv 2 */
+    assert_true(now_ms() - before < 5000);     /* woke for rv 3 */
+    vrt_store_close(s);
 }
 
 static void test_wait_wakes_on_write(void **state)
 {
     vrt_store *s = open_store(*state, 0, 0);
     create(s, VM, "a", "first", 0);
-    waiter w = {s, 1, 10000, 0, 0};
+    waiter w = {s, 1, 10000, 0, 0, NULL};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
     usleep(100 * 1000);
@@ -726,7 +748,7 @@ static void test_wait_times_out(void **state)
 static void test_wake_all_releases_waiters(void **state)
 {
     vrt_store *s = open_store(*state, 0, 0);
-    waiter w = {s, 0, 20000, -1, 0};
+    waiter w = {s, 0, 20000, -1, 0, NULL};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
     usleep(100 * 1000);
@@ -1063,6 +1085,7 @@ int main(void)
         T(test_events_since_per_kind_skip_is_exact),
         T(test_compaction_keeps_history_and_reports_gone),
         T(test_wait_wakes_on_write),
+        T(test_wait_kind_wakes_only_for_its_kind),
         T(test_wait_times_out),
         T(test_wake_all_releases_waiters),
         T(test_concurrent_writers_get_unique_contiguous_rvs),
