@@ -20,6 +20,7 @@
 #include <vrt/clock.h>
 #include <vrt/log.h>
 #include <vrt/metrics.h>
+#include <vrt/remote.h>
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct vrt_lease {
     char key[400];      /* "ns/name" */
     char *fingerprint;  /* spec JSON + secret rv: what the conn was made of */
     vrt_pconn *conn;
+    vrt_plugin *remote; /* the provider host's plugin, when annotated */
     char **secrets;     /* "key", "value", ..., NULL */
     int refs;           /* reconciles holding it: calls in flight */
     int limit;          /* most refs at once */
@@ -80,6 +82,7 @@ vrt_pool *vrt_pool_new(uint32_t workers)
 static void lease_free(vrt_lease *l)
 {
     vrt_pconn_close(l->conn);
+    vrt_remote_plugin_free(l->remote);
     vrt_secrets_free(l->secrets);
     free(l->fingerprint);
     free(l);
@@ -237,24 +240,37 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
     if (!type)
         return vrt_error_set(err, VRT_E_INVALID,
                              "Provider \"%s\" has no spec.type.", key);
-    const vrt_plugin *plugin = vrt_registry_find(c->reg, type);
-    if (!plugin)
+    /* Annotated to a provider host: the plugin runs there (remote.h). */
+    const char *host_url = vrt_remote_url_of(provider);
+    const vrt_plugin *plugin = host_url ? NULL : vrt_registry_find(c->reg, type);
+    if (!plugin && !host_url)
         return vrt_error_set(err, VRT_E_NOTSUPP,
                              "No provider plugin of type \"%s\" is loaded "
                              "(needed by Provider \"%s\").",
                              type, key);
 
-    char **secrets = NULL, srv[32];
+    char **secrets = NULL, **tls = NULL, srv[32], trv[32] = "";
+    const cJSON *tls_ref = NULL;
     int rc = vrt_secret_load(&secrets, srv, c, ns ? ns : "default",
                          cJSON_GetObjectItem(spec, "credentialSecretRef"), err);
-    if (rc != VRT_OK)
+    if (rc == VRT_OK && host_url &&
+        (rc = vrt_remote_tls_ref(&tls_ref, provider, err)) == VRT_OK && tls_ref)
+        rc = vrt_secret_load(&tls, trv, c, ns ? ns : "default", tls_ref, err);
+    if (rc != VRT_OK) {
+        vrt_secrets_free(secrets);
         return rc;
+    }
     char *spec_json = cJSON_PrintUnformatted(spec);
-    size_t flen = strlen(spec_json) + strlen(srv) + 2;
+    const char *sni = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(provider, "metadata"), "annotations"),
+        VRT_PROVIDER_HOST_SERVER_NAME_ANNOTATION));
+    size_t flen = strlen(spec_json) + strlen(srv) + strlen(trv) + 8 +
+                  (host_url ? strlen(host_url) : 0) + (sni ? strlen(sni) : 0);
     char *fp = malloc(flen);
     if (!fp)
         abort();
-    snprintf(fp, flen, "%s|%s", spec_json, srv);
+    snprintf(fp, flen, "%s|%s|%s|%s|%s", spec_json, srv, host_url ? host_url : "",
+             trv, sni ? sni : "");
 
     int limit = provider_limit(p, spec);
     pthread_mutex_lock(&p->lock);
@@ -278,6 +294,7 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
         free(fp);
         free(spec_json);
         vrt_secrets_free(secrets);
+        vrt_secrets_free(tls);
         return rc;
     }
 
@@ -289,15 +306,34 @@ int vrt_pool_acquire(vrt_lease **out, vrt_pool *p, vrt_controller *c,
     l->secrets = secrets;
     l->refs = 1;
     l->limit = limit;
-    rc = vrt_pconn_open(&l->conn, plugin, key, endpoint ? endpoint : "",
-                        spec_json, secret_cb, l->secrets, err);
+    if (host_url) {
+        vrt_remote_opts ro;
+        rc = vrt_remote_opts_from(&ro, provider, tls, err);
+        /* A socket per call in flight, and room for the streams a
+         * migration keeps open while it calls on. */
+        ro.max_connections = (uint32_t)limit + 2;
+        ro.call_timeout_ms = c->opts.call_timeout_ms;
+        if (rc == VRT_OK)
+            rc = vrt_remote_plugin_open(&l->remote, host_url, &ro, err);
+        if (rc == VRT_OK && strcmp(vrt_plugin_name(l->remote), type) != 0)
+            rc = vrt_error_set(err, VRT_E_INVALID,
+                               "Provider \"%s\" has spec.type \"%s\" but its "
+                               "provider host \"%s\" serves plugin \"%s\".",
+                               key, type, host_url, vrt_plugin_name(l->remote));
+        plugin = l->remote;
+    }
+    vrt_secrets_free(tls);
+    if (rc == VRT_OK)
+        rc = vrt_pconn_open(&l->conn, plugin, key, endpoint ? endpoint : "",
+                            spec_json, secret_cb, l->secrets, err);
     free(spec_json);
     if (rc != VRT_OK) {
         lease_free(l);
         return rc;
     }
-    vrt_log_info("Connected provider=\"%s\" type=\"%s\" endpoint=\"%s\"", key,
-                 type, endpoint ? endpoint : "");
+    vrt_log_info("Connected provider=\"%s\" type=\"%s\" endpoint=\"%s\"%s%s%s",
+                 key, type, endpoint ? endpoint : "", host_url ? " via=\"" : "",
+                 host_url ? host_url : "", host_url ? "\"" : "");
     pthread_mutex_lock(&p->lock);
     l->next = p->head;
     p->head = l;

@@ -10,6 +10,7 @@
 #include "vcts.h"
 
 #include <vrt/log.h>
+#include <vrt/remote.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ typedef struct options {
     const char *endpoint;
     const char *filter;
     const char *plugin;
+    const char *remote; /* a provider host URL instead of a .so */
+    vrt_remote_opts ropts;
     int list;
     int verbose;
 } options;
@@ -44,6 +47,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "Usage: vcts [options] PLUGIN.so\n"
+        "       vcts [options] --remote URL (--cert F --key F --ca F | "
+        "--insecure)\n"
         "\n"
         "The virtrigaud provider conformance test suite.  Loads a provider\n"
         "plugin through the manager's loader and checks it against the\n"
@@ -57,6 +62,16 @@ static void usage(FILE *out)
         "  --endpoint URI    the endpoint, overriding the config's\n"
         "  --filter SUBSTR   run only the tests whose name contains SUBSTR\n"
         "  --list            list the tests and the capabilities they need\n"
+        "  --remote URL      test the plugin a virtrigaud-provider-host\n"
+        "                    serves (tls://HOST:PORT or unix:///PATH;\n"
+        "                    tcp://HOST:PORT with --insecure), through the\n"
+        "                    manager's remote transport\n"
+        "  --cert FILE       with --remote: our client certificate (PEM)\n"
+        "  --key FILE        with --remote: its private key (PEM)\n"
+        "  --ca FILE         with --remote: the CA of the host's certificate\n"
+        "  --server-name N   with --remote: the name the host's certificate\n"
+        "                    must carry (default: the URL's host)\n"
+        "  --insecure        with --remote: plaintext, no certificates\n"
         "  -v, --verbose     print details of each test and info logs\n"
         "  --help            this text\n"
         "  --version         the vcts version\n"
@@ -85,7 +100,8 @@ static void usage(FILE *out)
 static int parse_args(options *o, int argc, char **argv)
 {
     enum { OPT_CONFIG = 256, OPT_ENDPOINT, OPT_FILTER, OPT_LIST, OPT_HELP,
-           OPT_VERSION };
+           OPT_VERSION, OPT_REMOTE, OPT_CERT, OPT_KEY, OPT_CA, OPT_SNI,
+           OPT_INSECURE };
     static const struct option longs[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
         {"endpoint", required_argument, NULL, OPT_ENDPOINT},
@@ -94,6 +110,12 @@ static int parse_args(options *o, int argc, char **argv)
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"remote", required_argument, NULL, OPT_REMOTE},
+        {"cert", required_argument, NULL, OPT_CERT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"ca", required_argument, NULL, OPT_CA},
+        {"server-name", required_argument, NULL, OPT_SNI},
+        {"insecure", no_argument, NULL, OPT_INSECURE},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -106,6 +128,12 @@ static int parse_args(options *o, int argc, char **argv)
         case OPT_FILTER: o->filter = optarg; break;
         case OPT_LIST: o->list = 1; break;
         case 'v': o->verbose = 1; break;
+        case OPT_REMOTE: o->remote = optarg; break;
+        case OPT_CERT: o->ropts.cert_file = optarg; break;
+        case OPT_KEY: o->ropts.key_file = optarg; break;
+        case OPT_CA: o->ropts.ca_file = optarg; break;
+        case OPT_SNI: o->ropts.server_name = optarg; break;
+        case OPT_INSECURE: o->ropts.insecure = 1; break;
         case OPT_HELP: usage(stdout); exit(0);
         case OPT_VERSION:
             printf("vcts %s (provider ABI %u.%u)\n", VCTS_VERSION,
@@ -123,7 +151,12 @@ static int parse_args(options *o, int argc, char **argv)
                 argv[optind]);
         return -1;
     }
-    if (!o->plugin && !o->list) {
+    if (o->remote && o->plugin) {
+        fprintf(stderr, "vcts: give either PLUGIN.so or --remote URL, not "
+                        "both.\n");
+        return -1;
+    }
+    if (!o->plugin && !o->remote && !o->list) {
         fprintf(stderr, "vcts: no plugin given.\nUsage: vcts [options] "
                         "PLUGIN.so (vcts --help for more)\n");
         return -1;
@@ -289,6 +322,7 @@ int main(int argc, char **argv)
     vcts_config cfg;
     vcts_run run;
     vrt_registry *reg = NULL;
+    vrt_plugin *remote = NULL;
     vrt_error err = VRT_ERROR_INIT;
     totals tot = {0, 0, 0};
     char why[512];
@@ -318,11 +352,22 @@ int main(int argc, char **argv)
     if (!getenv("VRT_LOG_LEVEL"))
         vrt_log_set_level(o.verbose ? VRT_LVL_INFO : VRT_LVL_WARN);
 
-    reg = vrt_registry_new();
-    if (vrt_registry_load(&run.plugin, reg, o.plugin, 0, &err) != VRT_OK) {
-        fprintf(stderr, "vcts: cannot load \"%s\": %s\n", o.plugin,
-                err.message);
-        goto cleanup;
+    if (o.remote) {
+        if (vrt_remote_plugin_open(&remote, o.remote, &o.ropts, &err) !=
+            VRT_OK) {
+            fprintf(stderr, "vcts: cannot reach \"%s\": %s\n", o.remote,
+                    err.message);
+            goto cleanup;
+        }
+        run.plugin = remote;
+    } else {
+        reg = vrt_registry_new();
+        if (vrt_registry_load(&run.plugin, reg, o.plugin, 0, &err) !=
+            VRT_OK) {
+            fprintf(stderr, "vcts: cannot load \"%s\": %s\n", o.plugin,
+                    err.message);
+            goto cleanup;
+        }
     }
     run.cfg = &cfg;
     run.verbose = o.verbose;
@@ -341,6 +386,7 @@ int main(int argc, char **argv)
 cleanup:
     vrt_pconn_close(run.conn);
     vrt_registry_free(reg);
+    vrt_remote_plugin_free(remote);
     vcts_config_clear(&cfg);
     return status;
 }
