@@ -5,14 +5,19 @@
  * a volume file: the disk's own when it already is a standalone file of
  * the wanted format, else a temporary copy the storage driver converts
  * (and flattens, for an overlay) in the same pool, removed at close.
- * Checksums are the core pipeline's job.
+ * Both directions use sparse streams: a hole in the source file travels
+ * as its length, not as zeros (the export hands zeros to the caller, who
+ * asked for bytes), and runs of zero blocks written to an import become
+ * holes in the new volume.  Checksums are the core pipeline's job.
  */
 #include "lv_domain.h"
 #include "lv_ops.h"
 #include "lv_storage.h"
 
 #include <libvirt/virterror.h>
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,9 @@ struct vrt_stream {
     virStorageVolPtr tmp; /* export: a converted copy to remove at close */
     int import;
     int eof;    /* export: the end was read and the stream finished */
+    uint64_t hole; /* export: zeros of a hole still to hand out; import:
+                      zero bytes written but not yet sent as a hole */
+    uint64_t sent; /* import: bytes written so far */
     int broken; /* a transfer error happened; only close/abort now */
     char name[VRT_NAME_MAX];
 };
@@ -55,6 +63,24 @@ static int disk_volume(virStorageVolPtr *out, virConnectPtr virt,
     return lv_err(err, VRT_E_NOTSUPP,
                   "Disk %s (\"%s\") is not a volume of a storage pool.",
                   f->target ? f->target : "?", f->file ? f->file : "?");
+}
+
+/* The volume at `path` (an import's disk id), which must be a volume of
+ * a storage pool. */
+static int imported_volume(virStorageVolPtr *out, virConnectPtr virt,
+                           const char *path, vrt_error *err)
+{
+    *out = NULL;
+    if (!path || path[0] != '/')
+        return lv_err(err, VRT_E_INVALID,
+                      "An export without a VM needs the disk id of an import "
+                      "(a volume path), not \"%.64s\".",
+                      path ? path : "");
+    if ((*out = virStorageVolLookupByPath(virt, path)))
+        return VRT_OK;
+    virResetLastError();
+    return lv_err(err, VRT_E_NOTFOUND,
+                  "No storage volume has the path \"%.200s\".", path);
 }
 
 /* Looks up VM vm_id and its disk disk_id (NULL = boot disk). */
@@ -288,20 +314,27 @@ int32_t lv_disk_export_open(vrt_stream **out, uint64_t *size, vrt_conn *c,
     s->c = c;
     if ((rc = lv_call_check(call, "disk export", err)) < 0 ||
         (rc = lv_conn_acquire(&s->virt, c, err)) < 0 ||
-        (rc = lv_conn_need(c, VRT_CAP_DISK_EXPORT, "disk export", err)) < 0 ||
-        (rc = find_disk(&d, &f, &disk, s->virt, spec->vm_id, spec->disk_id,
-                        err)) < 0 ||
-        (rc = lv_domain_state(&state, d, err)) < 0)
+        (rc = lv_conn_need(c, VRT_CAP_DISK_EXPORT, "disk export", err)) < 0)
         goto cleanup;
-    if (lv_power_of(state) != VRT_POWER_OFF) {
-        rc = lv_err(err, VRT_E_CONFLICT,
-                    "VM \"%s\" is running; power it off before exporting its "
-                    "disk.",
-                    virDomainGetName(d));
-        goto cleanup;
+    if (!spec->vm_id || !spec->vm_id[0]) {
+        /* no VM: an imported disk, named by what stream_finish returned */
+        if ((rc = imported_volume(&s->vol, s->virt, spec->disk_id, err)) < 0)
+            goto cleanup;
+    } else {
+        if ((rc = find_disk(&d, &f, &disk, s->virt, spec->vm_id,
+                            spec->disk_id, err)) < 0 ||
+            (rc = lv_domain_state(&state, d, err)) < 0)
+            goto cleanup;
+        if (lv_power_of(state) != VRT_POWER_OFF) {
+            rc = lv_err(err, VRT_E_CONFLICT,
+                        "VM \"%s\" is running; power it off before exporting "
+                        "its disk.",
+                        virDomainGetName(d));
+            goto cleanup;
+        }
+        if ((rc = disk_volume(&s->vol, s->virt, disk, err)) < 0)
+            goto cleanup;
     }
-    if ((rc = disk_volume(&s->vol, s->virt, disk, err)) < 0)
-        goto cleanup;
     lv_strlcpy(s->name, virStorageVolGetName(s->vol), sizeof(s->name));
     if ((rc = export_source(&use, &total, s, spec->format, err)) < 0)
         goto cleanup;
@@ -314,16 +347,17 @@ int32_t lv_disk_export_open(vrt_stream **out, uint64_t *size, vrt_conn *c,
         goto cleanup;
     }
     if (!(s->st = virStreamNew(s->virt, 0)) ||
-        virStorageVolDownload(use, s->st, spec->offset, 0, 0) < 0) {
+        virStorageVolDownload(use, s->st, spec->offset, 0,
+                              VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM) < 0) {
         rc = lv_virt_err(err, "Could not start the download of volume \"%s\"",
                          s->name);
         goto cleanup;
     }
     if (size)
         *size = total ? total - spec->offset : 0;
-    lv_log(c, VRT_LOG_INFO, "Exporting volume \"%s\" of VM \"%s\" from byte "
-                            "%llu.",
-           s->name, virDomainGetName(d), (unsigned long long)spec->offset);
+    lv_log(c, VRT_LOG_INFO, "Exporting volume \"%s\"%s%s%s from byte %llu.",
+           s->name, d ? " of VM \"" : "", d ? virDomainGetName(d) : "",
+           d ? "\"" : "", (unsigned long long)spec->offset);
     *out = s;
     s = NULL;
 
@@ -353,7 +387,31 @@ int32_t lv_stream_read(size_t *nread, vrt_stream *s, uint8_t *buf, size_t len,
                                            "failed; close it.");
     if (s->eof || !len)
         return VRT_OK;
-    n = virStreamRecv(s->st, (char *)buf, len > INT32_MAX ? INT32_MAX : len);
+    if (len > INT32_MAX)
+        len = INT32_MAX;
+    n = 0;
+    if (!s->hole) {
+        n = virStreamRecvFlags(s->st, (char *)buf, len,
+                               VIR_STREAM_RECV_STOP_AT_HOLE);
+        if (n == -3) { /* a hole comes next: its length, then zeros */
+            long long hole = 0;
+            if (virStreamRecvHole(s->st, &hole, 0) < 0 || hole < 0) {
+                s->broken = 1;
+                return lv_virt_err(err, "Reading volume \"%s\" failed",
+                                   s->name);
+            }
+            s->hole = (uint64_t)hole;
+            if (!s->hole)
+                return lv_err(err, VRT_E_AGAIN, "No data yet; read again.");
+        }
+    }
+    if (s->hole) {
+        size_t z = s->hole < len ? (size_t)s->hole : len;
+        memset(buf, 0, z);
+        s->hole -= z;
+        *nread = z;
+        return VRT_OK;
+    }
     if (n == -2)
         return lv_err(err, VRT_E_AGAIN, "No data yet; read again.");
     if (n < 0) {
@@ -444,7 +502,8 @@ int32_t lv_disk_import_open(vrt_stream **out, vrt_conn *c,
         goto cleanup;
     lv_strlcpy(s->name, v.name, sizeof(s->name));
     if (!(s->st = virStreamNew(s->virt, 0)) ||
-        virStorageVolUpload(s->vol, s->st, 0, spec->size_bytes, 0) < 0) {
+        virStorageVolUpload(s->vol, s->st, 0, spec->size_bytes,
+                            VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM) < 0) {
         rc = lv_virt_err(err, "Could not start the upload to volume \"%s\"",
                          s->name);
         goto cleanup;
@@ -467,20 +526,34 @@ cleanup:
     return rc;
 }
 
-int32_t lv_stream_write(vrt_stream *s, const uint8_t *buf, size_t len,
-                        uint32_t flags, vrt_error *err)
+#define ZERO_BLOCK 4096u /* a block of zeros this size becomes a hole */
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    return n && p[0] == 0 && !memcmp(p, p + 1, n - 1);
+}
+
+/* Sends the zeros written so far as one hole. */
+static int send_hole(vrt_stream *s, vrt_error *err)
+{
+    while (s->hole) {
+        long long n = s->hole > (uint64_t)LLONG_MAX ? LLONG_MAX
+                                                     : (long long)s->hole;
+        if (virStreamSendHole(s->st, n, 0) < 0) {
+            s->broken = 1;
+            return lv_virt_err(err, "Writing volume \"%s\" failed", s->name);
+        }
+        s->hole -= (uint64_t)n;
+    }
+    return VRT_OK;
+}
+
+static int send_data(vrt_stream *s, const uint8_t *buf, size_t len,
+                     vrt_error *err)
 {
     size_t done = 0;
     int n;
 
-    if (lv_flags_ok(flags, "stream_write", err) < 0)
-        return VRT_E_INVALID;
-    if (!s || !s->import)
-        return lv_err(err, VRT_E_INVALID, "stream_write needs an import "
-                                          "stream.");
-    if (s->broken)
-        return lv_err(err, VRT_E_CONFLICT, "The import stream already "
-                                           "failed; abort it.");
     while (done < len) {
         size_t chunk = len - done > (1u << 20) ? (1u << 20) : len - done;
         n = virStreamSend(s->st, (const char *)buf + done, chunk);
@@ -492,6 +565,50 @@ int32_t lv_stream_write(vrt_stream *s, const uint8_t *buf, size_t len,
         }
         done += (size_t)n;
     }
+    return VRT_OK;
+}
+
+int32_t lv_stream_write(vrt_stream *s, const uint8_t *buf, size_t len,
+                        uint32_t flags, vrt_error *err)
+{
+    size_t at = 0;
+    int rc;
+
+    if (lv_flags_ok(flags, "stream_write", err) < 0)
+        return VRT_E_INVALID;
+    if (!s || !s->import)
+        return lv_err(err, VRT_E_INVALID, "stream_write needs an import "
+                                          "stream.");
+    if (s->broken)
+        return lv_err(err, VRT_E_CONFLICT, "The import stream already "
+                                           "failed; abort it.");
+    /* Blocks of zeros (aligned to the stream, whatever the caller's
+     * buffer sizes) pile up as a hole; data runs go as they are. */
+    while (at < len) {
+        uint64_t pos = s->sent + at;
+        size_t blk = ZERO_BLOCK - (size_t)(pos % ZERO_BLOCK), run = 0;
+        if (blk > len - at)
+            blk = len - at;
+        if (all_zero(buf + at, blk)) {
+            s->hole += blk;
+            at += blk;
+            continue;
+        }
+        /* a data run: up to the next zero block */
+        while (at + run < len) {
+            size_t b = ZERO_BLOCK - (size_t)((pos + run) % ZERO_BLOCK);
+            if (b > len - at - run)
+                b = len - at - run;
+            if (run && all_zero(buf + at + run, b))
+                break;
+            run += b;
+        }
+        if ((rc = send_hole(s, err)) < 0 ||
+            (rc = send_data(s, buf + at, run, err)) < 0)
+            return rc;
+        at += run;
+    }
+    s->sent += len;
     return VRT_OK;
 }
 
@@ -515,7 +632,7 @@ int32_t lv_stream_finish(char disk_id[VRT_ID_MAX], vrt_stream *s,
         lv_stream_abort(s);
         return rc;
     }
-    if (virStreamFinish(s->st) < 0) {
+    if (send_hole(s, err) < 0 || virStreamFinish(s->st) < 0) {
         rc = lv_virt_err(err, "The upload to volume \"%s\" did not complete",
                          s->name);
         lv_stream_abort(s);

@@ -84,6 +84,24 @@ VS_WUR int vs_xml_body(xmlNode **out, char fault[64], xmlDoc *doc,
 /* The VRT_E_* for a vim25 fault type. */
 int32_t vs_fault_code(const char *fault);
 
+/* ---- vs_vmdk.c: VMDK descriptors --------------------------------------- */
+
+/* One extent of a flat disk, in the order of the disk's bytes. */
+typedef struct vs_extent {
+    char file[256];  /* relative to the descriptor's folder; "" = ZERO */
+    uint64_t start;  /* byte offset of the extent in its file */
+    uint64_t size;   /* bytes */
+} vs_extent;
+#define VS_EXTENTS_MAX 4096
+
+/* The extents of the disk a VMDK text descriptor (`len` bytes, not
+ * NUL-terminated) describes; *out is malloc'ed (free).  VRT_E_NOTSUPP
+ * for what is not a flat disk (sparse or delta extents, a child of a
+ * parent disk, a binary sparse header), VRT_E_INVALID for a malformed
+ * descriptor; `what` names the disk in messages. */
+VS_WUR int vs_vmdk_extents(vs_extent **out, size_t *n, const char *text,
+                           size_t len, const char *what, vrt_error *err);
+
 /* ---- vs_config.c: Provider settings and spec_json -------------------- */
 
 typedef struct vs_config {
@@ -184,6 +202,9 @@ void vs_session_logout(vrt_conn *c);
 /* Reads the optional CA bundle ("ca.crt") from the credentials secret. */
 VS_WUR int vs_secret_ca(vrt_conn *c, vrt_error *err);
 void vs_conn_global_init(void);
+/* The connection's TLS settings (insecureSkipVerify, the secret's CA) on
+ * curl handle h (a CURL *), for every request to the server. */
+void vs_curl_tls(vrt_conn *c, void *h);
 /* Releases the curl handles kept for reuse. */
 void vs_curl_free_idle(vrt_conn *c);
 
@@ -315,6 +336,12 @@ int32_t vs_list_vms(vrt_conn *c, const vrt_call *call, vrt_visit_fn visit,
                     void *opaque, uint32_t flags, vrt_error *err);
 int32_t vs_list_hosts(vrt_conn *c, const vrt_call *call, vrt_visit_fn visit,
                       void *opaque, uint32_t flags, vrt_error *err);
+int32_t vs_disk_export_open(vrt_stream **out, uint64_t *size, vrt_conn *c,
+                            const vrt_call *call, const vrt_export_spec *spec,
+                            uint32_t flags, vrt_error *err);
+int32_t vs_stream_read(size_t *nread, vrt_stream *s, uint8_t *buf, size_t len,
+                       uint32_t flags, vrt_error *err);
+void vs_stream_close(vrt_stream *s);
 int32_t vs_disk_info(vrt_disk_info *out, vrt_conn *c, const vrt_call *call,
                      const char *vm_id, const char *disk_id, uint32_t flags,
                      vrt_error *err);

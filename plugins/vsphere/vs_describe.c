@@ -8,7 +8,9 @@
 #define VS_CAPS                                                                \
     (VRT_CAP_RECONFIGURE | VRT_CAP_RECONFIGURE_ONLINE | VRT_CAP_SNAPSHOTS |    \
      VRT_CAP_SNAPSHOT_REVERT | VRT_CAP_CLONE | VRT_CAP_LIST_VMS |              \
-     VRT_CAP_GRACEFUL_SHUTDOWN | VRT_CAP_HOSTS)
+     VRT_CAP_GRACEFUL_SHUTDOWN | VRT_CAP_HOSTS | VRT_CAP_DISK_EXPORT)
+/* disk export gives the raw bytes of flat disks (vs_export.c) */
+#define VS_DISK_FORMATS VRT_DISK_RAW
 
 uint64_t vs_caps(void);
 uint64_t vs_caps(void)
@@ -19,7 +21,7 @@ uint64_t vs_caps(void)
 int32_t vs_capabilities(vrt_caps *out, vrt_conn *c, const vrt_call *call,
                         uint32_t flags, vrt_error *err)
 {
-    vrt_caps caps = {sizeof(vrt_caps), 0, VS_CAPS};
+    vrt_caps caps = {sizeof(vrt_caps), VS_DISK_FORMATS, VS_CAPS};
     int rc;
 
     if ((rc = vs_flags_ok(flags, "capabilities", err)) < 0 ||

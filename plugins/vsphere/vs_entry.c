@@ -34,6 +34,9 @@ static vrt_provider vs_provider = {
     .clone = vs_clone,
     .list_vms = vs_list_vms,
     .disk_info = vs_disk_info,
+    .disk_export_open = vs_disk_export_open,
+    .stream_read = vs_stream_read,
+    .stream_close = vs_stream_close,
     .list_hosts = vs_list_hosts,
 };
 

@@ -179,6 +179,18 @@ static int curl_fail(vrt_conn *c, CURLcode cc, const char *detail,
     }
 }
 
+void vs_curl_tls(vrt_conn *c, void *h)
+{
+    if (c->cfg.insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    } else if (c->ca_pem) {
+        struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem),
+                                 CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+}
+
 /* POSTs one envelope; *doc gets the parsed answer (HTTP 200 or a 500 that
  * carries a SOAP fault). */
 static int post(xmlDoc **doc, char set_cookie[512], vrt_conn *c,
@@ -228,14 +240,7 @@ static int post(xmlDoc **doc, char set_cookie[512], vrt_conn *c,
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
     if (cookie && cookie[0])
         curl_easy_setopt(h, CURLOPT_COOKIE, cookie);
-    if (c->cfg.insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    } else if (c->ca_pem) {
-        struct curl_blob blob = {c->ca_pem, strlen(c->ca_pem),
-                                 CURL_BLOB_COPY};
-        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
-    }
+    vs_curl_tls(c, h);
     cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (pc.too_big)
