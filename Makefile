@@ -52,7 +52,7 @@ pc_libs   = $(if $(1),$(shell $(PKG_CONFIG) --libs $(1)))
 
 -include $(wildcard tools/*/module.mk plugins/*/module.mk tests/*/module.mk)
 
-CORE_PKGS ?= libcjson yaml-0.1 sqlite3 libmicrohttpd gnutls openssl libcurl zlib
+CORE_PKGS ?= libcjson yaml-0.1 sqlite3 libmicrohttpd gnutls openssl libcurl zlib libssh
 CORE_SRC  := $(shell find core -name '*.c' 2>/dev/null | sort)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/crds_embed.o
 CORE_LIB  := $(BUILD)/lib/libvrtcore.a

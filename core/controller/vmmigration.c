@@ -6,8 +6,13 @@
  *                the formats each side speaks
  *   Snapshotting a snapshot to export from (spec.source.createSnapshot,
  *                or the VMSnapshot in snapshotRef)
- *   Exporting    the source's stream into staging (resumes at the byte
- *                where a crash left the file)
+ *   Exporting    the source's stream into the staging backend
+ *                (vrt/staging.h: the --staging-dir directory for pvc and
+ *                nfs, an S3 bucket, an SFTP server); resumes at the byte
+ *                the backend kept (file size, S3 parts uploaded)
+ *   Transferring (s3, sftp) the staged disk copied back into the
+ *                manager's --staging-dir for the pipeline, resuming at
+ *                the size of the local copy
  *   Converting   the disk pipeline: into the target's format, with the
  *                content SHA-256 (format-independent) and the SHA-256 of
  *                the bytes to move
@@ -23,9 +28,10 @@
  * Every step records its result in status before the next starts, so a
  * manager restarted at any point goes on from the last completed step.
  * A failed step is retried (retryPolicy: maxRetries, retryDelay,
- * backoffMultiplier) before the migration is Failed.  The staging
- * directory is the manager's --staging-dir; storage.type s3 is not
- * supported yet.  The copy runs in the reconcile worker.
+ * backoffMultiplier) before the migration is Failed; refused endpoints
+ * and credentials fail at once.  S3 and SFTP credentials come from the
+ * Secret named in the spec, are handed to the backend only, and appear in
+ * no log, event, status or error.  The copy runs in the reconcile worker.
  */
 #include "controller_internal.h"
 
@@ -33,6 +39,7 @@
 #include <vrt/json.h>
 #include <vrt/log.h>
 #include <vrt/pipeline.h>
+#include <vrt/staging.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +63,10 @@ typedef struct mig {
     double gen;
     vrt_lease *src, *dst;
     vrt_call_ctx cc;
+    vrt_stage *stage; /* the spec's backend (== local for pvc and nfs) */
+    vrt_stage *local; /* --staging-dir/NS-NAME: scratch for the pipeline */
+    const char *stype;
+    int remote;       /* s3, sftp: stage is opened only when needed */
     char dir[2048];
     const char *phase;
     uint64_t t0_ms, last_ms;
@@ -198,34 +209,38 @@ static const char *ext_of(int32_t f)
     return f == VRT_IMG_QCOW2 ? "qcow2" : f == VRT_IMG_RAW ? "raw" : "vmdk";
 }
 
-/* Export (of a VM, or of an imported disk when vm_id is NULL) into file
- * `path`, resuming after what the file already holds. */
+/* Export (of a VM, or of an imported disk when vm_id is NULL) into the
+ * staging object `name`; with `resume`, after what the backend kept. */
 static int export_to(mig *m, vrt_lease *l, const char *vm_id, const char *disk_id,
-                     const char *snap_id, int32_t format, const char *path)
+                     const char *snap_id, int32_t format, vrt_stage *st,
+                     const char *name, int resume)
 {
-    struct stat st;
-    uint64_t have = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    vrt_error err = VRT_ERROR_INIT;
+    vrt_stage_writer *w = NULL;
+    uint64_t have = 0;
+    if (vrt_stage_writer_open(&w, &have, st, name, resume ? VRT_STAGE_RESUME : 0,
+                              &err) != VRT_OK)
+        return fail_step(m, "Staging", err.message);
     vrt_export_spec es = {.struct_size = sizeof(es), .format = (uint32_t)format,
                           .offset = have, .vm_id = vm_id, .disk_id = disk_id,
                           .snapshot_id = snap_id};
     vrt_pstream *s = NULL;
     uint64_t size = 0;
-    vrt_error err = VRT_ERROR_INIT;
     if (vrt_p_disk_export_open(&s, &size, vrt_lease_conn(l), &m->cc, &es, &err) != VRT_OK) {
         if (have && err.code == VRT_E_INVALID) { /* offset not honoured: start over */
-            unlink(path);
+            vrt_stage_writer_abandon(w);
+            w = NULL;
             es.offset = have = 0;
-            if (vrt_p_disk_export_open(&s, &size, vrt_lease_conn(l), &m->cc, &es, &err) == VRT_OK)
+            if (vrt_stage_writer_open(&w, &have, st, name, 0, &err) != VRT_OK)
+                return fail_step(m, "Staging", err.message);
+            if (vrt_p_disk_export_open(&s, &size, vrt_lease_conn(l), &m->cc, &es,
+                                       &err) == VRT_OK)
                 goto opened;
         }
+        vrt_stage_writer_abandon(w);
         return fail_step(m, "Export", err.message);
     }
 opened:;
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (have ? O_APPEND : O_TRUNC), 0600);
-    if (fd < 0) {
-        vrt_p_stream_close(s);
-        return fail_step(m, "Export", strerror(errno));
-    }
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
         abort();
@@ -247,18 +262,10 @@ opened:;
         }
         if (n == 0)
             break;
-        for (size_t off = 0; off < n;) {
-            ssize_t w = write(fd, buf + off, n - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0) {
-                rc = fail_step(m, "Staging", strerror(errno));
-                break;
-            }
-            off += (size_t)w;
-        }
-        if (rc)
+        if (vrt_stage_writer_write(w, buf, n, &err) != VRT_OK) {
+            rc = fail_step(m, "Staging", err.message);
             break;
+        }
         done += n;
         if (report(m, done, total > done ? total : done)) {
             rc = fail_step(m, "Export", "canceled (the manager is stopping)");
@@ -267,10 +274,75 @@ opened:;
     }
     free(buf);
     vrt_p_stream_close(s);
-    if (fsync(fd) != 0 && !rc)
-        rc = fail_step(m, "Staging", strerror(errno));
-    close(fd);
-    return rc;
+    if (rc) {
+        vrt_stage_writer_abandon(w);
+        return rc;
+    }
+    if (vrt_stage_writer_finish(w, &err) != VRT_OK)
+        return fail_step(m, "Staging", err.message);
+    return 0;
+}
+
+/* Copies staging object `name` from a remote backend into the local
+ * scratch directory, resuming at the size of the local copy. */
+static int fetch_local(mig *m, const char *name)
+{
+    vrt_error err = VRT_ERROR_INIT;
+    uint64_t remote = 0, have = 0;
+    if (vrt_stage_stat(&remote, m->stage, name, &err) != VRT_OK)
+        return fail_step(m, "Transferring", err.message);
+    if (vrt_stage_stat(&have, m->local, name, &err) != VRT_OK)
+        have = 0;
+    if (have == remote)
+        return 0;
+    enter(m, "Transferring", "Copying the staged disk to the manager for conversion.");
+    vrt_stage_writer *w = NULL;
+    vrt_stage_reader *r = NULL;
+    if (vrt_stage_writer_open(&w, &have, m->local, name,
+                              have < remote ? VRT_STAGE_RESUME : 0, &err) != VRT_OK)
+        return fail_step(m, "Transferring", err.message);
+    if (vrt_stage_reader_open(&r, &remote, m->stage, name, have, &err) != VRT_OK) {
+        vrt_stage_writer_abandon(w);
+        return fail_step(m, "Transferring", err.message);
+    }
+    if (have)
+        vrt_log_info("Resuming the transfer vmmigration=\"%s/%s\" at byte %llu",
+                     m->ns, m->name, (unsigned long long)have);
+    uint8_t *buf = malloc(CHUNK);
+    if (!buf)
+        abort();
+    uint64_t done = have;
+    int rc = 0;
+    for (;;) {
+        size_t n = 0;
+        if (vrt_stage_reader_read(&n, r, buf, CHUNK, &err) != VRT_OK) {
+            rc = fail_step(m, "Transferring", err.message);
+            break;
+        }
+        if (n == 0)
+            break;
+        if (vrt_stage_writer_write(w, buf, n, &err) != VRT_OK) {
+            rc = fail_step(m, "Transferring", err.message);
+            break;
+        }
+        done += n;
+        if (report(m, done, remote)) {
+            rc = fail_step(m, "Transferring", "canceled (the manager is stopping)");
+            break;
+        }
+    }
+    free(buf);
+    vrt_stage_reader_close(r);
+    if (rc) {
+        vrt_stage_writer_abandon(w);
+        return rc;
+    }
+    if (vrt_stage_writer_finish(w, &err) != VRT_OK)
+        return fail_step(m, "Transferring", err.message);
+    if (done != remote)
+        return fail_step(m, "Transferring", "the staged disk changed size while it was "
+                         "copied");
+    return 0;
 }
 
 static int import_from(char disk_id[VRT_ID_MAX], mig *m, const char *path,
@@ -332,6 +404,8 @@ static void stage_path(char *buf, size_t size, const mig *m, const char *file)
     snprintf(buf, size, "%s/%s", m->dir, file);
 }
 
+static int open_stage(mig *m, int connect);
+
 static void cleanup_staging(mig *m)
 {
     static const char *const files[] = {"export.raw", "export.qcow2", "export.vmdk",
@@ -343,9 +417,118 @@ static void cleanup_staging(mig *m)
         unlink(p);
     }
     rmdir(m->dir);
+    int gone = 1;
+    if (m->remote && !m->stage) {
+        char why[sizeof(m->why)]; /* keep the reason a migration failed */
+        memcpy(why, m->why, sizeof(why));
+        if (open_stage(m, 1) != 0) {
+            vrt_log_warn("The staged disk cannot be removed vmmigration=\"%s/%s\": %s",
+                         m->ns, m->name, m->why);
+            gone = 0;
+        }
+        memcpy(m->why, why, sizeof(why));
+    }
+    if (m->remote && m->stage) {
+        for (size_t i = 0; i < 3; i++) { /* export.* only go to the backend */
+            vrt_error err = VRT_ERROR_INIT;
+            if (vrt_stage_remove(m->stage, files[i], &err) != VRT_OK) {
+                vrt_log_warn("Removing the staged disk failed vmmigration=\"%s/%s\": %s",
+                             m->ns, m->name, err.message);
+                gone = 0;
+            }
+        }
+    }
     cJSON *si = sub(m->status, "storageInfo");
     cJSON_DeleteItemFromObjectCaseSensitive(si, "cleanedUp");
-    cJSON_AddBoolToObject(si, "cleanedUp", 1);
+    cJSON_AddBoolToObject(si, "cleanedUp", gone);
+}
+
+/* Secret value `key` or NULL. */
+static const char *secret_of(char *const *pairs, const char *key)
+{
+    const char *v = vrt_secret_value(pairs, key);
+    return v && *v ? v : NULL;
+}
+
+/* Opens the local scratch directory (m->local) and checks the spec's
+ * staging backend; with `connect`, also opens it into m->stage (S3 and
+ * SFTP connect and authenticate).  Returns 0, -1 (retry) or -2 (refused:
+ * endpoint, credentials, spec). */
+static int open_stage(mig *m, int connect)
+{
+    vrt_error err = VRT_ERROR_INIT;
+    const char *stype = m->stype;
+    if (!m->local && vrt_stage_open_dir(&m->local, m->dir, &err) != VRT_OK)
+        return fail_step(m, "Staging", err.message);
+    if (!stype || strcmp(stype, "pvc") == 0 || strcmp(stype, "nfs") == 0) {
+        m->stage = m->local;
+        return 0;
+    }
+    int s3 = strcmp(stype, "s3") == 0;
+    if (!s3 && strcmp(stype, "sftp") != 0) {
+        snprintf(m->why, sizeof(m->why), "spec.storage.type \"%s\" is not one of pvc, "
+                 "nfs, s3, sftp.", stype);
+        return -2;
+    }
+    const cJSON *cfg = spec_at(m, "storage", s3 ? "s3" : "sftp");
+    if (!cJSON_IsObject(cfg)) {
+        snprintf(m->why, sizeof(m->why), "spec.storage.%s is required when "
+                 "spec.storage.type is %s.", stype, stype);
+        return -2;
+    }
+    const cJSON *ref = cJSON_GetObjectItem(cfg, "credentialsSecretRef");
+    if (!sget(ref, "name")) {
+        snprintf(m->why, sizeof(m->why), "spec.storage.%s.credentialsSecretRef names no "
+                 "Secret.", stype);
+        return -2;
+    }
+    m->remote = 1;
+    if (!connect || m->stage)
+        return 0;
+    char **sec = NULL, rv[32];
+    if (vrt_secret_load(&sec, rv, m->c, m->ns, ref, &err) != VRT_OK) {
+        snprintf(m->why, sizeof(m->why), "Staging: spec.storage.%s.credentialsSecretRef: "
+                 "%s", stype, err.message);
+        return err.code == VRT_E_NOTFOUND ? -2 : -1;
+    }
+    vrt_hostpolicy pol = {.allowed = m->c->opts.storage_allowed_hosts};
+    char prefix[1200];
+    int rc;
+    if (s3) {
+        const char *pf = sget(cfg, "prefix");
+        snprintf(prefix, sizeof(prefix), "%s%svmmigrations/%s/%s", pf ? pf : "",
+                 pf && *pf && pf[strlen(pf) - 1] != '/' ? "/" : "", m->ns, m->name);
+        pol.field = "spec.storage.s3.endpoint";
+        vrt_s3_config c3 = {.endpoint = sget(cfg, "endpoint"), .region = sget(cfg, "region"),
+                            .bucket = sget(cfg, "bucket"), .prefix = prefix,
+                            .access_key = secret_of(sec, "accessKeyID"),
+                            .secret_key = secret_of(sec, "secretAccessKey"),
+                            .session_token = secret_of(sec, "sessionToken"),
+                            .path_style = cJSON_IsTrue(cJSON_GetObjectItem(cfg, "usePathStyle")),
+                            .policy = pol};
+        rc = vrt_stage_open_s3(&m->stage, &c3, &err);
+    } else {
+        const char *base = sget(cfg, "path");
+        snprintf(prefix, sizeof(prefix), "%s/%s-%s", base ? base : "", m->ns, m->name);
+        pol.field = "spec.storage.sftp.host";
+        const cJSON *port = cJSON_GetObjectItem(cfg, "port");
+        vrt_sftp_config cs = {.host = sget(cfg, "host"),
+                              .port = (uint16_t)(cJSON_IsNumber(port) ? port->valueint : 22),
+                              .path = base ? prefix : NULL,
+                              .username = secret_of(sec, "username"),
+                              .password = secret_of(sec, "password"),
+                              .private_key = secret_of(sec, "privateKey"),
+                              .known_hosts = secret_of(sec, "knownHosts"),
+                              .policy = pol};
+        rc = vrt_stage_open_sftp(&m->stage, &cs, &err);
+    }
+    vrt_secrets_free(sec);
+    if (rc != VRT_OK) {
+        snprintf(m->why, sizeof(m->why), "Staging: %s", err.message);
+        return rc == VRT_E_INVALID || rc == VRT_E_UNAUTHORIZED || rc == VRT_E_NOTFOUND
+                   ? -2 : -1;
+    }
+    return 0;
 }
 
 static int create_target(mig *m, const cJSON *src_vm, const char *disk_id,
@@ -415,12 +598,7 @@ static int run(mig *m, long *requeue)
     int rc = -1;
     const char *vm_name = sget(spec_at(m, "source", "vmRef"), "name");
     const cJSON *tgt = spec_at(m, "target", NULL);
-    const char *stype = sget(spec_at(m, "storage", NULL), "type");
-    if (stype && strcmp(stype, "s3") == 0) {
-        snprintf(m->why, sizeof(m->why), "spec.storage.type s3 is not supported "
-                 "yet; use pvc or nfs (the manager's staging directory).");
-        return -2; /* not retryable */
-    }
+    m->stype = sget(spec_at(m, "storage", NULL), "type");
     if (!m->c->opts.staging_dir) {
         snprintf(m->why, sizeof(m->why), "The manager has no staging directory "
                  "(--staging-dir).");
@@ -475,12 +653,18 @@ static int run(mig *m, long *requeue)
         fail_step(m, "Staging", strerror(errno));
         goto done;
     }
-    if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
-        fail_step(m, "Staging", strerror(errno));
+    /* the backend is reached only while the disk still moves through it
+     * (and at cleanup), not while the target VM comes up */
+    int moving = !sget(sub(m->status, "storageInfo"), "uploadedAt") ||
+                 !sget(di, "sourceChecksum");
+    if ((rc = open_stage(m, moving)) != 0)
         goto done;
-    }
+    rc = -1;
 
-    /* Snapshotting */
+    /* Snapshotting: a stopped source's disk does not change, so it needs
+     * no snapshot (and libvirt cannot export as of an internal one). */
+    const char *sps = sget(cJSON_GetObjectItem(src_vm, "status"), "powerState");
+    int src_off = sps && strcmp(sps, "Off") == 0;
     const char *snap_id = sget(m->status, "snapshotID");
     const char *snap_ref = sget(spec_at(m, "source", "snapshotRef"), "name");
     if (!snap_id && snap_ref) {
@@ -496,7 +680,8 @@ static int run(mig *m, long *requeue)
             goto done;
         }
     } else if (!snap_id && !cJSON_IsFalse(spec_at(m, "source", "createSnapshot")) &&
-               (sc.caps & VRT_CAP_SNAPSHOTS) && !sget(sub(m->status, "storageInfo"), "uploadedAt")) {
+               (sc.caps & VRT_CAP_SNAPSHOTS) && !src_off &&
+               !sget(sub(m->status, "storageInfo"), "uploadedAt")) {
         enter(m, "Snapshotting", "Taking a snapshot of the source to export from.");
         char name[300], id[VRT_ID_MAX];
         snprintf(name, sizeof(name), "migration-%s", m->name);
@@ -528,18 +713,25 @@ static int run(mig *m, long *requeue)
     cJSON *si = sub(m->status, "storageInfo");
     if (!sget(si, "uploadedAt")) {
         enter(m, "Exporting", "Exporting the source disk into staging.");
-        if (export_to(m, m->src, src_id, NULL, snap_id, efmt, epath))
+        if (export_to(m, m->src, src_id, NULL, snap_id, efmt, m->stage, ename, 1))
             goto done;
-        char now[32];
-        struct stat st;
+        char now[32], url[2400];
+        uint64_t staged = 0;
         vrt_rfc3339_now(now);
-        vrt_json_set_str(si, "url", epath);
+        vrt_stage_url(url, sizeof(url), m->stage, ename);
+        vrt_json_set_str(si, "url", url);
         vrt_json_set_str(si, "uploadedAt", now);
         char sz[32];
-        snprintf(sz, sizeof(sz), "%lld", stat(epath, &st) == 0 ? (long long)st.st_size : 0LL);
+        if (vrt_stage_stat(&staged, m->stage, ename, &err) != VRT_OK)
+            staged = 0;
+        snprintf(sz, sizeof(sz), "%llu", (unsigned long long)staged);
         vrt_json_set_str(si, "size", sz);
         flush(m);
     }
+
+    /* Transferring (remote backends: into the local scratch directory) */
+    if (!sget(di, "sourceChecksum") && m->remote && fetch_local(m, ename))
+        goto done;
 
     /* Converting */
     if (!sget(di, "sourceChecksum")) {
@@ -579,8 +771,7 @@ static int run(mig *m, long *requeue)
     const char *import_id = sget(m->status, "importID");
     cJSON *vr = sub(m->status, "validationResults");
     if (!cJSON_IsFalse(spec_at(m, "options", "verifyChecksums")) && !sget(di, "targetChecksum")) {
-        unlink(vpath);
-        if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, vpath) == 0) {
+        if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, m->local, vname, 0) == 0) {
             vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
             po.in_format = ifmt;
             vrt_pipe_result pr;
@@ -722,6 +913,9 @@ long vrt_reconcile_migration(vrt_controller *c, const char *ns, const char *name
         }
     }
 out:
+    if (m.stage != m.local) /* NULL-safe; pvc and nfs share one */
+        vrt_stage_close(m.stage);
+    vrt_stage_close(m.local);
     vrt_pool_release(c->pool, m.src);
     vrt_pool_release(c->pool, m.dst);
     cJSON_Delete(m.obj);

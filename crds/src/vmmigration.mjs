@@ -13,7 +13,7 @@ const phases = ['Pending', 'Validating', 'Snapshotting', 'Exporting',
                 'Validating-Target', 'Ready', 'Failed'];
 
 const storage = obj('Where the disk is staged between export and import.', {
-    type: req(enm('Staging backend.', ['pvc', 'nfs', 's3'],
+    type: req(enm('Staging backend.', ['pvc', 'nfs', 's3', 'sftp'],
                   { default: 'pvc' })),
     transferMode: nyh(enm('relay: bytes pass through the manager or provider; ' +
                       'direct: between the hypervisors; auto: relay unless ' +
@@ -42,17 +42,32 @@ const storage = obj('Where the disk is staged between export and import.', {
         gid: int64('GID that owns files on the export.',
                    { minimum: 0, maximum: 4294967295 }),
     })),
-    s3: nyh(obj('An S3 bucket.', {
+    s3: obj('An S3 bucket (multipart upload, SigV4).', {
         bucket: req(str('Bucket.')),
-        endpoint: str('Endpoint URL (for non-AWS S3).', { maxLength: 263 }),
-        region: str('Region.'),
+        endpoint: str('Endpoint URL, http(s)://host[:port] (for non-AWS S3); ' +
+                      'the manager refuses loopback, link-local, unspecified ' +
+                      'and multicast addresses unless its ' +
+                      '--migration-storage-allowed-hosts lists them.',
+                      { maxLength: 263 }),
+        region: str('Region (signing scope); us-east-1 when omitted.'),
         prefix: str('Key prefix.'),
         credentialsSecretRef: req(objectRef('Secret with accessKeyID, ' +
                                             'secretAccessKey and optionally ' +
                                             'sessionToken.')),
         usePathStyle: bool('Path-style addressing (most non-AWS S3).',
                            { default: false }),
-    })),
+    }),
+    sftp: obj('A directory on an SSH server (SFTP); not in the upstream API.', {
+        host: req(str('Server host name or address; the same address policy ' +
+                      'as s3.endpoint applies.', { maxLength: 253 })),
+        port: int32('SSH port.', { minimum: 1, maximum: 65535, default: 22 }),
+        path: req(str('Directory on the server; the migration stages under ' +
+                      '<path>/<namespace>-<name>/.', { maxLength: 4096 })),
+        credentialsSecretRef: req(objectRef('Secret with username, password or ' +
+                                            'privateKey, and knownHosts (the ' +
+                                            'server\'s host key in known_hosts ' +
+                                            'format; unknown keys are refused).')),
+    }),
 });
 
 export default {

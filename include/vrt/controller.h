@@ -20,6 +20,10 @@ typedef struct vrt_controller_opts {
     uint32_t call_timeout_ms; /* deadline of provider calls (default 120000) */
     const char *staging_dir;  /* where VMMigrations stage disks (default
                                  /var/lib/virtrigaud/staging) */
+    const char *storage_allowed_hosts; /* comma-separated hosts, addresses
+                                 or CIDRs that S3/SFTP staging endpoints may
+                                 use even when loopback, link-local...;
+                                 NULL = none (vrt/staging.h) */
 } vrt_controller_opts;
 
 /* Starts informers and workers.  `kube` and `reg` must outlive it. */

@@ -5,7 +5,7 @@
 # disk.  qemu-img is the oracle for the staged files (compare, check) and
 # sha256sum for the content hash.  Also: retries after a failed export,
 # clean-up of staging and of the migration's snapshot, refusals (no
-# import capability, s3 staging).
+# import capability, s3 staging without spec.storage.s3).
 #
 #   BUILD=/tmp/build bash tests/migration/run.sh      (or via tests/run.sh)
 set -u
@@ -142,8 +142,8 @@ mig m3 nowhere readonly
 t_wait_jp "a target that cannot import: Failed, saying so" vmmigration/m3 \
     '{.status.phase}/{.status.message}' '^Failed/The target provider cannot import disks\.$'
 mig m4 nowhere2 new "" s3
-t_wait_jp "s3 staging: Failed, naming spec.storage.type" vmmigration/m4 \
-    '{.status.phase}/{.status.message}' '^Failed/spec\.storage\.type s3 is not supported'
+t_wait_jp "s3 staging without spec.storage.s3: Failed, naming it" vmmigration/m4 \
+    '{.status.phase}/{.status.message}' '^Failed/spec\.storage\.s3 is required when spec\.storage\.type is s3\.$'
 # --- the same from vrtg -------------------------------------------------------------
 vrtg() { "$BUILD/bin/vrtg" --kubeconfig "$KUBECONFIG" "$@"; }
 t_grep "vrtg migrate --follow ends with the migrated VM and its checksum" \

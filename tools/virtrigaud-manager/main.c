@@ -82,6 +82,12 @@ static void usage(FILE *out)
         "  --call-timeout SECONDS deadline of each provider call (default 120)\n"
         "  --staging-dir DIR      where VMMigrations stage disks (default\n"
         "                         DATA_DIR/staging, or /var/lib/virtrigaud/staging)\n"
+        "  --migration-storage-allowed-hosts LIST  comma-separated hosts,\n"
+        "                         addresses or CIDRs that S3/SFTP staging\n"
+        "                         endpoints may use; without it loopback,\n"
+        "                         link-local, unspecified and multicast\n"
+        "                         addresses are refused (169.254.169.254\n"
+        "                         always is), with it only listed hosts pass\n"
         "  --no-controller        serve the API only (standalone)\n"
         "\n"
         "General:\n"
@@ -99,7 +105,8 @@ int main(int argc, char **argv)
            OPT_SYNC, OPT_CRDS, OPT_PLUGINS, OPT_VERSION, OPT_STANDALONE,
            OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
            OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
-           OPT_METRICS, OPT_CLIENT_CA, OPT_CLIENT_CRL, OPT_CALL_TIMEOUT, OPT_STAGING };
+           OPT_METRICS, OPT_CLIENT_CA, OPT_CLIENT_CRL, OPT_CALL_TIMEOUT, OPT_STAGING,
+           OPT_ALLOWED_HOSTS };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -117,6 +124,7 @@ int main(int argc, char **argv)
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT},
         {"staging-dir", required_argument, NULL, OPT_STAGING},
+        {"migration-storage-allowed-hosts", required_argument, NULL, OPT_ALLOWED_HOSTS},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"watch-history", required_argument, NULL, OPT_HISTORY},
         {"metrics-addr", required_argument, NULL, OPT_METRICS},
@@ -190,6 +198,7 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_STAGING: co.staging_dir = optarg; break;
+        case OPT_ALLOWED_HOSTS: co.storage_allowed_hosts = optarg; break;
         case OPT_CALL_TIMEOUT: {
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 86400) {
