@@ -2,13 +2,40 @@
 # tools/gen-man.sh BINDIR OUTDIR - writes a man page (section 1) for each
 # virtrigaud binary from its own --help, so the page and the program never
 # disagree.  `make man` runs it; `make install` installs the pages.
+#
+# The binaries are every tools/NAME/ whose C sources define main() (the
+# Makefile builds each into BINDIR/NAME), so a new tool gets its page
+# without editing this list.  `gen-man.sh --list` prints those names.
 set -eu
+tools=$(cd "$(dirname "$0")" && pwd)
+
+# Every tools/NAME/ with a C file that defines main() at the start of a line.
+list_binaries() {
+    for d in "$tools"/*/; do
+        d=${d%/}
+        ls "$d"/*.c >/dev/null 2>&1 || continue
+        grep -qE '^(int|static int)?[[:space:]]*main[[:space:]]*\(' "$d"/*.c &&
+            basename "$d"
+    done
+    return 0
+}
+
+if [ "${1:-}" = --list ]; then
+    list_binaries
+    exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: gen-man.sh BINDIR OUTDIR | gen-man.sh --list" >&2; exit 2; }
 bindir=$1
 out=$2
 mkdir -p "$out"
 date=$(date -u +%Y-%m-%d)
-for b in virtrigaud-manager vrtg vcts vrtg-provider virtrigaud-disk; do
-    [ -x "$bindir/$b" ] || { echo "gen-man: $bindir/$b is missing" >&2; exit 1; }
+missing=''
+for b in $(list_binaries); do
+    if [ ! -x "$bindir/$b" ]; then
+        echo "gen-man: $bindir/$b is missing (tools/$b/ has a main); build it first." >&2
+        missing="$missing $b"
+        continue
+    fi
     help=$("$bindir/$b" --help 2>&1) || true
     summary=$(printf '%s\n' "$help" | awk 'NF && !/^[Uu]sage/ {print; exit}' |
               sed 's/^ *//; s/\\/\\\\/g')
@@ -24,4 +51,5 @@ for b in virtrigaud-manager vrtg vcts vrtg-provider virtrigaud-disk; do
         printf '.SH SEE ALSO\nThe documentation in docs/ of the virtrigaud sources.\n'
     } >"$out/$b.1"
 done
-echo "gen-man: wrote $(ls "$out"/*.1 | wc -l) pages into $out"
+echo "gen-man: wrote $(ls "$out"/*.1 2>/dev/null | wc -l) pages into $out"
+[ -z "$missing" ] || exit 1

@@ -74,6 +74,7 @@ t_pass "sshd listens on 127.0.0.1:$SSHP (own config and host key)"
 known() { echo "[127.0.0.1]:$SSHP $(cut -d' ' -f1,2 "$1")"; }
 
 S3SECRET=vrt-s3-secret-Zq81xPw
+t_secret "$S3SECRET" vrt-pw-Kd83 "$(sed -n 2p "$D/ssh/client")"
 t_start_manager MGR "$D/data" --staging-dir "$D/staging" \
     --migration-storage-allowed-hosts 127.0.0.1 || t_done
 t_pass "the manager starts with --migration-storage-allowed-hosts 127.0.0.1"
