@@ -494,6 +494,10 @@ t_grep "the Warning Event's note says what failed" '^Warning Create failed: ' \
     'jsonpath={range .items[?(@.regarding.name=="doomed")]}{.type} {.note}{"\n"}{end}'
 t_eq "a repeated failure is not posted again and again" 1 \
     "$(evreasons doomed | tr ' ' '\n' | grep -c '^ProviderError$')"
+rc=0
+t_exec "$VRTG" --kubeconfig "$KUBECONFIG" vm wait doomed --timeout 60 || rc=$?
+t_eq "vrtg vm wait on a Failed VM exits 1 at once with the reason" \
+    "1 yes" "$rc $(grep -q 'failed: Create failed: .*INVALID' <<<"$T_OUT" && echo yes)"
 
 # --- faults: one transient UNAVAILABLE on create ------------------------------------
 
@@ -606,6 +610,8 @@ t_run "vrtg vm list exits 0" vrtg vm list
 t_grep "vrtg vm list has a NAME column and the VMs" '^NAME ' vrtg vm list
 t_grep "vrtg vm list lists web" '^web +Running' vrtg vm list
 t_run "vrtg vm get exits 0" vrtg vm get web
+t_grep "vrtg takes -o after the command (vm get web -o json)" '"name":[[:space:]]*"web"' \
+    vrtg vm get web -o json
 t_grep "vrtg vm get shows the VM under NAME" '^NAME ' vrtg vm get web
 t_grep "vrtg vm get shows the VM's row" '^web ' vrtg vm get web
 t_run "vrtg provider list exits 0" vrtg provider list

@@ -82,6 +82,18 @@ const char *cond_status(const cJSON *obj, const char *type)
     return NULL;
 }
 
+static const char *cond_message(const cJSON *obj, const char *type)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "status"),
+                                              "conditions")) {
+        const char *t = str_at(c, "type", NULL);
+        if (t && strcmp(t, type) == 0)
+            return str_at(c, "message", NULL);
+    }
+    return NULL;
+}
+
 const char *or_dash(const char *s)
 {
     return s && *s ? s : "-";
@@ -179,6 +191,14 @@ static int vm_wait(vrtg_ctx *ctx, const char *name, const char *cond,
             return rc;
         const char *st = cond_status(vm, cond);
         int ok = st && strcmp(st, "True") == 0;
+        const char *phase = str_at(cJSON_GetObjectItem(vm, "status"), "phase", NULL);
+        if (!ok && phase && strcmp(phase, "Failed") == 0) {
+            /* Failed does not pass by waiting: say why now. */
+            fprintf(stderr, "vrtg: virtualmachine/%s failed: %s\n", name,
+                    or_dash(cond_message(vm, "Ready")));
+            cJSON_Delete(vm);
+            return VRTG_EXIT_FAIL;
+        }
         cJSON_Delete(vm);
         if (ok) {
             printf("virtualmachine/%s condition met: %s\n", name, cond);

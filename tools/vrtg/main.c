@@ -60,6 +60,32 @@ int main(int argc, char **argv)
 {
     vrtg_ctx ctx = {.output = "table"};
     const char *kubeconfig = NULL;
+    /* The global options may also follow the command ("vrtg vm list
+     * -o json"): they are taken out wherever they are, up to "--". */
+    int n = 1;
+    for (int j = 1; j < argc; j++) {
+        const char *a = argv[j];
+        int global = j + 1 < argc &&
+                     (!strcmp(a, "-o") || !strcmp(a, "--output") ||
+                      !strcmp(a, "-n") || !strcmp(a, "--namespace") ||
+                      !strcmp(a, "--kubeconfig"));
+        if (!strcmp(a, "--")) {
+            while (j < argc)
+                argv[n++] = argv[j++];
+            break;
+        }
+        if (global) {
+            if (a[1] == 'o' || !strcmp(a, "--output"))
+                ctx.output = argv[++j];
+            else if (a[1] == 'n' || !strcmp(a, "--namespace"))
+                ctx.ns = argv[++j];
+            else
+                kubeconfig = argv[++j];
+            continue;
+        }
+        argv[n++] = argv[j];
+    }
+    argc = n;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
