@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chaos: the manager (which is also the API server in standalone mode)
 # killed with SIGKILL at random points while VMs are created, powered off
-# and deleted; hypervisor endpoints that hang, reset the connection or
+# and deleted; a provider host killed while VMs are created through it;
+# hypervisor endpoints that hang, reset the connection or
 # answer garbage; the disk under the store filling up.  What must hold:
 # nothing acknowledged is lost, no VM is made twice or left orphaned, the
 # manager never dies of what a hypervisor does, and every failure is
@@ -49,7 +50,8 @@ spec:
   type: mock
   endpoint: mock://chaos
   mock: {stateFile: $STATE}
----
+EOF
+cat >"$D/common.yaml" <<EOF
 apiVersion: infra.virtrigaud.io/v1beta1
 kind: VMClass
 metadata: {name: small}
@@ -64,7 +66,8 @@ vm_yaml() { # vm_yaml NAME POWER
     printf -- '---\napiVersion: infra.virtrigaud.io/v1beta1\nkind: VirtualMachine\nmetadata: {name: %s}\nspec: {providerRef: {name: chaos}, classRef: {name: small}, imageRef: {name: img}, powerState: "%s"}\n' "$1" "$2"
 }
 for i in $(seq -w 1 "$N"); do vm_yaml "c-$i" On; done >"$D/vms.yaml"
-t_run "apply the mock Provider with a state file, class and image" k apply -f "$D/base.yaml"
+t_run "apply the mock Provider with a state file, class and image" \
+    k apply -f "$D/base.yaml" -f "$D/common.yaml"
 
 # Round 1: the creates, killed at a random point.
 k apply -f "$D/vms.yaml" >/dev/null 2>&1 &
@@ -152,7 +155,7 @@ metadata: {name: vm-$mode}
 spec: {providerRef: {name: pve-$mode}, classRef: {name: small}, imageRef: {name: img}}
 EOF
 done >"$D/bad.yaml"
-t_run "apply Providers on misbehaving endpoints" k apply -f "$D/base.yaml" -f "$D/bad.yaml"
+t_run "apply Providers on misbehaving endpoints" k apply -f "$D/common.yaml" -f "$D/bad.yaml"
 
 # ready_msg VM: "status|message" of its Ready condition.
 ready_msg() {
@@ -231,6 +234,68 @@ else
         t_stop "$MGR"
     fi
 fi
+
+# ---------------------------------------------------------------------------
+# 4. SIGKILL of a provider host (the plugin out of process) while VMs are
+#    created through it, then a restart on the same socket.
+PHOST=$BUILD/bin/virtrigaud-provider-host
+PSTATE=$D/ph-state.json
+start_phost() {
+    rm -f "$D/ph.sock"
+    t_bg PH "$PHOST" --plugin "$VRT_PLUGIN_DIR/mock.so" --listen "unix:$D/ph.sock" --insecure
+    for _ in $(seq 100); do [ -S "$D/ph.sock" ] && return 0; sleep 0.1; done
+    t_fail "the provider host starts" "no socket" "$(cat "$PH_LOG")"
+    return 1
+}
+rm -rf "$D/data"
+start --call-timeout 5
+if start_phost; then
+    cat >"$D/ph.yaml" <<EOF
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata:
+  name: chaos
+  annotations: {virtrigaud.io/provider-host: "unix://$D/ph.sock"}
+spec:
+  type: mock
+  endpoint: mock://chaos-host
+  mock: {stateFile: $PSTATE}
+  runtime:
+    image: virtrigaud/provider-mock:test
+    service: {tls: {enabled: false}}
+EOF
+    t_run "apply a Provider served by a provider host" k apply -f "$D/ph.yaml" -f "$D/common.yaml"
+    for i in $(seq -w 1 20); do vm_yaml "h-$i" On; done >"$D/hvms.yaml"
+    k apply -f "$D/hvms.yaml" >/dev/null 2>&1 &
+    APPLY=$!
+    sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    kill -KILL "$PH" 2>/dev/null
+    wait "$PH" 2>/dev/null
+    wait "$APPLY"
+    sleep 2
+    t_run "the manager survives its provider host's SIGKILL" kill -0 "$MGR"
+    start_phost
+    t_run "after the host restarts, the VMs apply" k apply -f "$D/hvms.yaml"
+    end=$((SECONDS + 90))
+    while :; do
+        ready=$(k get virtualmachines -o \
+            'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' \
+            2>/dev/null | grep -c '^True$')
+        [ "$ready" -eq 20 ] || [ "$SECONDS" -ge "$end" ] && break
+        sleep 1
+    done
+    t_eq "all 20 VMs are Ready through the restarted host" 20 "$ready"
+    k get virtualmachines -o json >"$D/hvms.json" 2>/dev/null
+    while IFS= read -r line; do
+        case $line in
+        PASS\ *) t_pass "provider host: ${line#PASS }" ;;
+        FAIL\ *) name=${line#FAIL }; t_fail "provider host: ${name%%: *}" "${name#*: }" ;;
+        esac
+    done < <(node "$HERE/judge.mjs" "$D/hvms.json" "$PSTATE" "" "" 2>&1 ||
+        echo "FAIL the judgement runs: node exited non-zero")
+    t_stop "$PH"
+fi
+t_stop "$MGR"
 
 # ---------------------------------------------------------------------------
 # Secrets never reach a log; no sanitizer report in any run.
