@@ -239,9 +239,13 @@ static int read_compressed(vrt_img_reader *r, qcow2 *q, uint64_t entry,
     return 0;
 }
 
-/* Reads the part [off, off+len) of one cluster. */
+/* Reads the part [off, off+len) of one cluster.  For a plain data cluster
+ * it reads nothing but sets *host to where the bytes are in the file, so
+ * that the caller reads runs of contiguous clusters at once; else *host
+ * is 0. */
 static int read_piece(vrt_img_reader *r, qcow2 *q, uint8_t *buf, int *zero,
-                      uint64_t off, size_t len, vrt_error *err)
+                      uint64_t *host_out, uint64_t off, size_t len,
+                      vrt_error *err)
 {
     uint64_t l2_entries = q->cluster / 8;
     uint64_t cidx = off >> q->cluster_bits;
@@ -251,6 +255,7 @@ static int read_piece(vrt_img_reader *r, qcow2 *q, uint8_t *buf, int *zero,
     uint64_t entry = 0;
     int rc = 0;
     *zero = 0;
+    *host_out = 0;
     if (l1e & QCOW2_OFFSET_MASK) {
         if ((rc = load_l2(r, q, l1e & QCOW2_OFFSET_MASK, err)) != 0)
             return rc;
@@ -290,25 +295,42 @@ static int read_piece(vrt_img_reader *r, qcow2 *q, uint8_t *buf, int *zero,
                              "%llu is unaligned or past the end of the file "
                              "(%llu bytes).", r->path, (unsigned long long)host,
                              (unsigned long long)r->info.file_size);
-    return vrt_pipe_pread_all(r->fd, buf, len, host + in, r->path,
-                              "data cluster", err);
+    *host_out = host + in;
+    return 0;
 }
 
 static int qcow2_read(vrt_img_reader *r, uint8_t *buf, int *zero, uint64_t off,
                       size_t len, vrt_error *err)
 {
     qcow2 *q = r->state;
-    int all_zero = 1;
+    int all_zero = 1, rc = 0;
     size_t done = 0;
+    /* A run of data clusters contiguous in the file, not read yet. */
+    uint64_t run_host = 0;
+    size_t run_at = 0, run_len = 0;
     while (done < len) {
         uint64_t pos = off + done;
         size_t n = (size_t)(q->cluster - (pos & (q->cluster - 1)));
         if (n > len - done)
             n = len - done;
         int z = 0;
-        int rc = read_piece(r, q, buf + done, &z, pos, n, err);
+        uint64_t host = 0;
+        rc = read_piece(r, q, buf + done, &z, &host, pos, n, err);
         if (rc != 0)
             return rc;
+        /* Contiguous both in the file and in buf (no zero piece between). */
+        if (host && run_len && run_host + run_len == host &&
+            run_at + run_len == done) {
+            run_len += n;
+        } else if (host) {
+            if (run_len && (rc = vrt_pipe_pread_all(r->fd, buf + run_at,
+                                                    run_len, run_host, r->path,
+                                                    "data cluster", err)) != 0)
+                return rc;
+            run_host = host;
+            run_at = done;
+            run_len = n;
+        }
         if (z && !all_zero)
             memset(buf + done, 0, n);
         if (!z && all_zero && done > 0)
@@ -317,8 +339,11 @@ static int qcow2_read(vrt_img_reader *r, uint8_t *buf, int *zero, uint64_t off,
             all_zero = 0;
         done += n;
     }
+    if (run_len)
+        rc = vrt_pipe_pread_all(r->fd, buf + run_at, run_len, run_host,
+                                r->path, "data cluster", err);
     *zero = all_zero;
-    return 0;
+    return rc;
 }
 
 static void qcow2_close(vrt_img_reader *r)

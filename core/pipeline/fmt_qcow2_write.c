@@ -77,7 +77,7 @@ static int qenc_write(vrt_pipe_stage *s, const vrt_pipe_block *b,
                                               : (size_t)e->cluster;
         const uint8_t *p = b->data + done;
         /* Zero clusters inside a data block stay unallocated too. */
-        if (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0) {
+        if (vrt_pipe_is_zero(p, n)) {
             rc = flush_run(e, &run, &run_len, run_host, err);
             continue;
         }
@@ -238,6 +238,9 @@ int vrt_pipe_enc_qcow2_new(vrt_pipe_stage **out, vrt_pipe_out *o,
     if (!e->l1 || !e->l2 || !e->pad)
         abort();
     e->next = 1; /* cluster 0 is the header */
+    /* The header is written last, so the output cannot be digested as it
+     * is written: vrt_pipe_out_finish reads it back, once. */
+    o->in_order = 0;
     s->ops = &qenc_ops;
     s->state = e;
     *out = s;

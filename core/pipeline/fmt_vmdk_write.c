@@ -31,6 +31,9 @@
 #define MARKER_GT 1u
 #define MARKER_GD 2u
 #define MARKER_FOOTER 3u
+/* streamOptimized: grains deflated together (on two threads), then
+ * written in order. */
+#define BATCH 16u
 
 typedef struct venc {
     vrt_pipe_out *out;
@@ -43,8 +46,13 @@ typedef struct venc {
     int gt_used;
     uint64_t gd_sector, rgd_sector, overhead;
     uint64_t next;       /* next free sector */
-    uint8_t *cbuf;       /* a marker + one compressed grain, padded */
+    uint8_t *cbuf;       /* monolithicSparse: padding of a short grain */
     size_t cbuf_len;
+    vrt_pipe_zpool *zpool; /* streamOptimized */
+    const uint8_t *batch[BATCH];
+    size_t batch_len[BATCH];
+    uint64_t batch_gidx[BATCH];
+    unsigned batch_n;
     uint8_t sector[512];
 } venc;
 
@@ -147,63 +155,97 @@ static int put_gt(venc *e, vrt_error *err)
     return rc;
 }
 
+/* Records a grain at the next sector of the file, under its table. */
+static int grain_slot(venc *e, uint64_t gidx, vrt_error *err)
+{
+    int rc = 0;
+    if (gidx / NUM_GTES != e->gt_index && (rc = put_gt(e, err)) != 0)
+        return rc;
+    e->gt_index = gidx / NUM_GTES;
+    if (e->next > UINT32_MAX - 2 * GRAIN_SECTORS)
+        return vrt_error_set(err, VRT_E_NOTSUPP,
+                             "The VMDK output \"%s\" would pass 2 TiB, the "
+                             "format's limit.", e->out->path);
+    e->gt[gidx % NUM_GTES] = (uint32_t)e->next; /* where it goes now */
+    e->gt_used = 1;
+    return 0;
+}
+
 static int put_grain(venc *e, const uint8_t *p, size_t n, uint64_t gidx,
                      vrt_error *err)
 {
+    int rc = grain_slot(e, gidx, err); /* may append a table first */
     uint64_t sector = e->next;
-    int rc;
-    if (e->stream) {
-        uLongf clen = (uLongf)(e->cbuf_len - 12);
-        if (compress2(e->cbuf + 12, &clen, p, (uLong)n, e->level) != Z_OK)
-            return vrt_error_set(err, VRT_E_INTERNAL,
-                                 "Deflating grain %llu failed.",
-                                 (unsigned long long)gidx);
-        vrt_put_le64(e->cbuf, gidx * GRAIN_SECTORS);
-        vrt_put_le32(e->cbuf + 8, (uint32_t)clen);
-        size_t total = (size_t)div_up(12 + clen, 512) * 512;
-        memset(e->cbuf + 12 + clen, 0, total - 12 - clen);
-        rc = vrt_pipe_out_write(e->out, e->cbuf, total, sector * 512, err);
-        e->next += total / 512;
-    } else {
+    if (rc == 0)
         rc = vrt_pipe_out_write(e->out, p, n, sector * 512, err);
-        if (rc == 0 && n < GRAIN_SECTORS * 512u) {
-            size_t pad = GRAIN_SECTORS * 512u - n;
-            memset(e->cbuf, 0, pad);
-            rc = vrt_pipe_out_write(e->out, e->cbuf, pad, sector * 512 + n,
-                                    err);
-        }
-        e->next += GRAIN_SECTORS;
+    if (rc == 0 && n < GRAIN_SECTORS * 512u) {
+        size_t pad = GRAIN_SECTORS * 512u - n;
+        memset(e->cbuf, 0, pad);
+        rc = vrt_pipe_out_write(e->out, e->cbuf, pad, sector * 512 + n, err);
     }
-    e->gt[gidx % NUM_GTES] = (uint32_t)sector;
-    e->gt_used = 1;
+    e->next += GRAIN_SECTORS;
     return rc;
 }
 
+/* streamOptimized: deflates the gathered grains, then writes each behind
+ * its marker, in order. */
+static int put_batch(venc *e, vrt_error *err)
+{
+    unsigned n = e->batch_n;
+    int rc = 0;
+    e->batch_n = 0;
+    if (n == 0)
+        return 0;
+    int bad = vrt_pipe_zpool_run(e->zpool, e->batch, e->batch_len, n);
+    if (bad)
+        return vrt_error_set(err, VRT_E_INTERNAL,
+                             "Deflating grain %llu failed.",
+                             (unsigned long long)e->batch_gidx[bad - 1]);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        size_t clen = 0;
+        uint8_t *g = vrt_pipe_zpool_out(e->zpool, i, &clen);
+        if ((rc = grain_slot(e, e->batch_gidx[i], err)) != 0)
+            break;
+        uint64_t sector = e->next; /* after a table grain_slot appended */
+        vrt_put_le64(g, e->batch_gidx[i] * GRAIN_SECTORS);
+        vrt_put_le32(g + 8, (uint32_t)clen);
+        size_t total = (size_t)div_up(12 + clen, 512) * 512;
+        memset(g + 12 + clen, 0, total - 12 - clen);
+        rc = vrt_pipe_out_write(e->out, g, total, sector * 512, err);
+        e->next += total / 512;
+    }
+    return rc;
+}
+
+/* Blocks arrive in order and the stage returns before the caller reuses
+ * the block, so a batch never spans two write() calls. */
 static int venc_write(vrt_pipe_stage *s, const vrt_pipe_block *b,
                       vrt_error *err)
 {
     venc *e = s->state;
     const size_t gbytes = GRAIN_SECTORS * 512u;
+    int rc = 0;
     if (b->zero)
         return 0;
-    for (size_t done = 0; done < b->len; done += gbytes) {
+    for (size_t done = 0; done < b->len && rc == 0; done += gbytes) {
         size_t n = b->len - done < gbytes ? b->len - done : gbytes;
         const uint8_t *p = b->data + done;
-        if (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0)
+        if (vrt_pipe_is_zero(p, n))
             continue;
         uint64_t gidx = (b->off + done) / gbytes;
-        int rc = 0;
-        if (gidx / NUM_GTES != e->gt_index && (rc = put_gt(e, err)) != 0)
-            return rc;
-        e->gt_index = gidx / NUM_GTES;
-        if (e->next > UINT32_MAX - 2 * GRAIN_SECTORS)
-            return vrt_error_set(err, VRT_E_NOTSUPP,
-                                 "The VMDK output \"%s\" would pass 2 TiB, the "
-                                 "format's limit.", e->out->path);
-        if ((rc = put_grain(e, p, n, gidx, err)) != 0)
-            return rc;
+        if (!e->stream) {
+            rc = put_grain(e, p, n, gidx, err);
+            continue;
+        }
+        e->batch[e->batch_n] = p;
+        e->batch_len[e->batch_n] = n;
+        e->batch_gidx[e->batch_n] = gidx;
+        if (++e->batch_n == BATCH)
+            rc = put_batch(e, err);
     }
-    return 0;
+    if (rc == 0 && e->stream)
+        rc = put_batch(e, err);
+    return rc;
 }
 
 static int venc_flush(vrt_pipe_stage *s, vrt_error *err)
@@ -250,6 +292,7 @@ static void venc_close(vrt_pipe_stage *s)
         return;
     free(e->gd);
     free(e->cbuf);
+    vrt_pipe_zpool_free(e->zpool);
     free(e);
 }
 
@@ -304,16 +347,26 @@ int vrt_pipe_enc_vmdk_new(vrt_pipe_stage **out, vrt_pipe_out *o,
     e->capacity = div_up(size, 512);
     e->gd_count = div_up(e->capacity, (uint64_t)GRAIN_SECTORS * NUM_GTES);
     e->gd = calloc(e->gd_count ? e->gd_count : 1, 4);
-    e->cbuf_len = compressBound(GRAIN_SECTORS * 512u) + 12 + 512;
+    e->cbuf_len = GRAIN_SECTORS * 512u;
     e->cbuf = calloc(1, e->cbuf_len);
     if (!e->gd || !e->cbuf)
         abort();
+    if (stream && vrt_pipe_zpool_new(&e->zpool, e->level,
+                                     GRAIN_SECTORS * 512u, 12, BATCH) != 0) {
+        vrt_pipe_stage_free(s);
+        return vrt_error_set(err, VRT_E_INTERNAL,
+                             "zlib could not set up deflate level %d.",
+                             e->level);
+    }
     e->gt_index = UINT64_MAX;
     int rc = 0;
     if (stream) {
         e->overhead = GRAIN_SECTORS;
         e->next = e->overhead;
     } else {
+        /* Grain tables are written back: the output is digested by
+         * reading it back once, at the end. */
+        o->in_order = 0;
         rc = sparse_layout(e, err);
     }
     uint8_t h[512];

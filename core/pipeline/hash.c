@@ -4,8 +4,10 @@
  *
  * SHA-256 is the costliest step of a conversion, so the stage digests on a
  * thread of its own while the job reads, encodes and writes the following
- * blocks: write() copies the block into one of a few slots (bounded memory)
- * and returns; flush() waits until every slot is digested.
+ * blocks.  write() queues a pointer to the block, not a copy: the caller
+ * keeps the block's bytes unchanged until VRT_PIPE_HASH_QUEUE more blocks
+ * have been written or the stage is drained (the job's ring has one buffer
+ * more than the queue, so it never waits on itself).
  */
 #include "pipe_internal.h"
 
@@ -15,25 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 4u
-
 typedef struct slot {
-    uint8_t *buf; /* allocated on first use, zeros_len bytes */
+    const uint8_t *data; /* NULL for a zero block */
     size_t len;
-    int zero;
 } slot;
 
 typedef struct hash_state {
-    EVP_MD_CTX *md;
-    const uint8_t *zeros;
-    size_t zeros_len;
+    vrt_pipe_md md;
     pthread_t thread;
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    slot slots[SLOTS];
+    slot slots[VRT_PIPE_HASH_QUEUE];
     unsigned head, tail; /* queued and digested block counts */
     int stop, failed;
+    int worker_waits; /* the worker sleeps on cv: wake it on a push */
 } hash_state;
 
 void vrt_pipe_hex(char hex[65], const unsigned char md[32])
@@ -46,17 +44,10 @@ void vrt_pipe_hex(char hex[65], const unsigned char md[32])
     hex[64] = '\0';
 }
 
-static int digest(hash_state *h, const uint8_t *buf, size_t len, int zero)
+/* Digests len bytes of buf, or of zeros when buf is NULL. */
+static int digest(hash_state *h, const uint8_t *buf, size_t len)
 {
-    int ok = 1;
-    for (size_t done = 0; done < len && ok;) {
-        size_t n = len - done;
-        if (zero && n > h->zeros_len)
-            n = h->zeros_len;
-        ok = EVP_DigestUpdate(h->md, zero ? h->zeros : buf + done, n) == 1;
-        done += n;
-    }
-    return ok;
+    return vrt_pipe_md_update(&h->md, buf, len) == 0;
 }
 
 static void *worker(void *arg)
@@ -64,13 +55,16 @@ static void *worker(void *arg)
     hash_state *h = arg;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        while (h->head == h->tail && !h->stop)
+        while (h->head == h->tail && !h->stop) {
+            h->worker_waits = 1;
             pthread_cond_wait(&h->cv, &h->mu);
+            h->worker_waits = 0;
+        }
         if (h->head == h->tail)
             break;
-        slot *s = &h->slots[h->tail % SLOTS];
+        slot s = h->slots[h->tail % VRT_PIPE_HASH_QUEUE];
         pthread_mutex_unlock(&h->mu);
-        int ok = digest(h, s->buf, s->len, s->zero);
+        int ok = digest(h, s.data, s.len);
         pthread_mutex_lock(&h->mu);
         if (!ok)
             h->failed = 1;
@@ -97,7 +91,7 @@ int vrt_pipe_hash_update(vrt_pipe_stage *s, const void *buf, size_t len,
                          vrt_error *err)
 {
     hash_state *h = s->state;
-    if (drain(h) || !digest(h, buf, len, 0))
+    if (drain(h) || !digest(h, buf, len))
         return vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 update failed.");
     return 0;
 }
@@ -106,26 +100,19 @@ static int hash_write(vrt_pipe_stage *s, const vrt_pipe_block *b,
                       vrt_error *err)
 {
     hash_state *h = s->state;
+    const uint8_t *data = b->zero ? NULL : b->data;
     int rc = 0;
-    if (!h->started || (!b->zero && b->len > h->zeros_len)) {
-        /* No thread, or a block larger than a slot: digest in place. */
-        rc = drain(h) || !digest(h, b->data, b->len, b->zero);
+    if (!h->started) {
+        rc = !digest(h, data, b->len); /* no thread: digest in place */
     } else {
         pthread_mutex_lock(&h->mu);
-        while (h->head - h->tail >= SLOTS)
+        while (h->head - h->tail >= VRT_PIPE_HASH_QUEUE)
             pthread_cond_wait(&h->cv, &h->mu);
         rc = h->failed;
-        pthread_mutex_unlock(&h->mu);
-        slot *sl = &h->slots[h->head % SLOTS];
-        if (!b->zero && !sl->buf && !(sl->buf = malloc(h->zeros_len)))
-            abort();
-        if (!b->zero)
-            memcpy(sl->buf, b->data, b->len);
-        sl->len = b->len;
-        sl->zero = b->zero;
-        pthread_mutex_lock(&h->mu); /* the worker sees the slot from here */
+        h->slots[h->head % VRT_PIPE_HASH_QUEUE] = (slot){data, b->len};
         h->head++;
-        pthread_cond_broadcast(&h->cv);
+        if (h->worker_waits)
+            pthread_cond_broadcast(&h->cv);
         pthread_mutex_unlock(&h->mu);
     }
     if (rc)
@@ -154,9 +141,7 @@ static void hash_close(vrt_pipe_stage *s)
     }
     pthread_mutex_destroy(&h->mu);
     pthread_cond_destroy(&h->cv);
-    for (unsigned i = 0; i < SLOTS; i++)
-        free(h->slots[i].buf);
-    EVP_MD_CTX_free(h->md);
+    vrt_pipe_md_free(&h->md);
     free(h);
 }
 
@@ -164,7 +149,7 @@ static const vrt_pipe_stage_ops hash_ops = {"hash.content", hash_write,
                                             hash_flush, hash_close};
 
 int vrt_pipe_hash_new(vrt_pipe_stage **out, const uint8_t *zeros,
-                      size_t zeros_len, vrt_error *err)
+                      size_t zeros_len, int tree, vrt_error *err)
 {
     vrt_pipe_stage *s = calloc(1, sizeof(*s));
     hash_state *h = calloc(1, sizeof(*h));
@@ -173,12 +158,9 @@ int vrt_pipe_hash_new(vrt_pipe_stage **out, const uint8_t *zeros,
     *out = NULL;
     s->ops = &hash_ops;
     s->state = h;
-    h->zeros = zeros;
-    h->zeros_len = zeros_len;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
-    h->md = EVP_MD_CTX_new();
-    if (!h->md || EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) != 1) {
+    if (vrt_pipe_md_init(&h->md, tree, zeros, zeros_len) != 0) {
         vrt_pipe_stage_free(s);
         return vrt_error_set(err, VRT_E_INTERNAL,
                              "SHA-256 is not available from OpenSSL.");
@@ -192,13 +174,8 @@ int vrt_pipe_hash_new(vrt_pipe_stage **out, const uint8_t *zeros,
 void vrt_pipe_hash_hex(vrt_pipe_stage *s, char hex[65])
 {
     hash_state *h = s->state;
-    unsigned char md[32];
-    unsigned int n = 0;
-    if (drain(h) || EVP_DigestFinal_ex(h->md, md, &n) != 1 || n != 32) {
+    if (drain(h) || vrt_pipe_md_final(&h->md, hex) != 0)
         hex[0] = '\0';
-        return;
-    }
-    vrt_pipe_hex(hex, md);
 }
 
 void vrt_pipe_stage_free(vrt_pipe_stage *s)

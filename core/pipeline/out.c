@@ -16,7 +16,7 @@
 static int out_digest(vrt_pipe_out *o, const void *buf, size_t len,
                       vrt_error *err)
 {
-    if (EVP_DigestUpdate(o->md, buf, len) != 1)
+    if (vrt_pipe_md_update(&o->md, buf, len) != 0)
         return vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 update failed.");
     return 0;
 }
@@ -25,8 +25,8 @@ static int out_digest(vrt_pipe_out *o, const void *buf, size_t len,
 static int out_digest_zeros(vrt_pipe_out *o, uint64_t len, vrt_error *err)
 {
     while (len > 0) {
-        size_t n = len < o->zeros_len ? (size_t)len : o->zeros_len;
-        int rc = out_digest(o, o->zeros, n, err);
+        size_t n = len < VRT_PIPE_LEAF ? (size_t)len : VRT_PIPE_LEAF;
+        int rc = out_digest(o, NULL, n, err);
         if (rc != 0)
             return rc;
         len -= n;
@@ -75,7 +75,7 @@ static int out_reread(vrt_pipe_out *o, uint64_t size, vrt_error *err)
     int rc = 0;
     if (!buf)
         abort();
-    if (EVP_DigestInit_ex(o->md, EVP_sha256(), NULL) != 1) {
+    if (vrt_pipe_md_reset(&o->md) != 0) {
         rc = vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 init failed.");
         goto cleanup;
     }
@@ -112,10 +112,7 @@ int vrt_pipe_out_finish(vrt_pipe_out *o, char hex[65], uint64_t size,
         rc = out_reread(o, size, err);
     if (rc != 0)
         return rc;
-    unsigned char md[32];
-    unsigned int n = 0;
-    if (EVP_DigestFinal_ex(o->md, md, &n) != 1 || n != 32)
+    if (vrt_pipe_md_final(&o->md, hex) != 0)
         return vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 final failed.");
-    vrt_pipe_hex(hex, md);
     return 0;
 }

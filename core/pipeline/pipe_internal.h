@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* --- readers ------------------------------------------------------------ */
 
@@ -65,6 +66,27 @@ typedef struct vrt_vmdk_hdr {
 int vrt_pipe_vmdk_parse_header(vrt_vmdk_hdr *h, const uint8_t *b, size_t n,
                                const char *path, vrt_error *err);
 
+/* --- digests: flat SHA-256, or the opt-in tree of 1 MiB leaves (md.c) ---- */
+
+#define VRT_PIPE_LEAF ((size_t)1 << 20)
+
+typedef struct vrt_pipe_md {
+    int tree;
+    EVP_MD_CTX *root; /* flat: the digest; tree: over the leaf digests */
+    EVP_MD_CTX *leaf; /* tree: the leaf being filled */
+    size_t leaf_fill;
+    const uint8_t *zeros; /* a zero buffer, to feed zeros from */
+    size_t zeros_len;
+} vrt_pipe_md;
+
+/* All return 0 or -1 (OpenSSL failed).  update: buf NULL means zeros. */
+int vrt_pipe_md_init(vrt_pipe_md *m, int tree, const uint8_t *zeros,
+                     size_t zeros_len);
+int vrt_pipe_md_update(vrt_pipe_md *m, const uint8_t *buf, size_t len);
+int vrt_pipe_md_final(vrt_pipe_md *m, char hex[65]);
+int vrt_pipe_md_reset(vrt_pipe_md *m);
+void vrt_pipe_md_free(vrt_pipe_md *m); /* a zeroed one too */
+
 /* --- the write stage: output file with an in-order digest ---------------- */
 
 typedef struct vrt_pipe_out {
@@ -73,9 +95,7 @@ typedef struct vrt_pipe_out {
     uint64_t pos;     /* end of the bytes digested so far */
     int in_order;     /* every write so far appended at pos */
     int digest;       /* 0: the job reuses the content digest (raw) */
-    EVP_MD_CTX *md;
-    const uint8_t *zeros; /* job's zero buffer */
-    size_t zeros_len;
+    vrt_pipe_md md;
 } vrt_pipe_out;
 
 int vrt_pipe_out_write(vrt_pipe_out *o, const void *buf, size_t len,
@@ -118,14 +138,42 @@ int vrt_pipe_enc_qcow2_new(vrt_pipe_stage **out, vrt_pipe_out *o,
 int vrt_pipe_enc_vmdk_new(vrt_pipe_stage **out, vrt_pipe_out *o,
                           uint64_t size, int stream, int level,
                           vrt_error *err);
-/* The content digest stage; forwards every block to s->next. */
+/* The content digest stage; forwards every block to s->next.  It keeps a
+ * pointer to each block's data, not a copy: the data must stay unchanged
+ * until VRT_PIPE_HASH_QUEUE more blocks have been written to the stage, or
+ * until vrt_pipe_hash_hex (which waits for the digest thread). */
+#define VRT_PIPE_HASH_QUEUE 4u
 int vrt_pipe_hash_new(vrt_pipe_stage **out, const uint8_t *zeros,
-                      size_t zeros_len, vrt_error *err);
+                      size_t zeros_len, int tree, vrt_error *err);
 int vrt_pipe_hash_update(vrt_pipe_stage *s, const void *buf, size_t len,
                          vrt_error *err);
 void vrt_pipe_hash_hex(vrt_pipe_stage *s, char hex[65]);
 void vrt_pipe_stage_free(vrt_pipe_stage *s); /* NULL-safe */
 void vrt_pipe_hex(char hex[65], const unsigned char md[32]);
+
+/* Parallel deflate (zlib format) of up to `slots` buffers of at most
+ * max_in bytes each; outputs keep `prefix` free bytes in front and room
+ * for padding to 512 after.  zpool.c. */
+typedef struct vrt_pipe_zpool vrt_pipe_zpool;
+int vrt_pipe_zpool_new(vrt_pipe_zpool **out, int level, size_t max_in,
+                       size_t prefix, unsigned slots);
+/* Returns 0, or 1 + the index of a buffer that failed to deflate. */
+int vrt_pipe_zpool_run(vrt_pipe_zpool *z, const uint8_t *const *in,
+                       const size_t *in_len, unsigned n);
+/* Output i (prefix included), *len = its compressed bytes. */
+uint8_t *vrt_pipe_zpool_out(vrt_pipe_zpool *z, unsigned i, size_t *len);
+void vrt_pipe_zpool_free(vrt_pipe_zpool *z); /* NULL-safe */
+
+/* Non-zero when all n bytes are zero.  Data usually shows itself in its
+ * first bytes, so those are tested alone before the whole run. */
+static inline int vrt_pipe_is_zero(const uint8_t *p, size_t n)
+{
+    size_t head = n < 16 ? n : 16;
+    for (size_t i = 0; i < head; i++)
+        if (p[i])
+            return 0;
+    return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
+}
 
 /* --- byte order ---------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,7 +27,9 @@ typedef struct job {
     vrt_pipe_stage *hash; /* head of the chain */
     vrt_pipe_stage *enc;  /* NULL for hash-only jobs */
     vrt_pipe_out out;
-    uint8_t *buf;   /* one block */
+    /* Blocks in flight: the one being read and encoded, and those the
+     * hash thread may still hold (see VRT_PIPE_HASH_QUEUE). */
+    uint8_t *ring[VRT_PIPE_HASH_QUEUE + 1];
     uint8_t *zeros; /* one block of zeros */
     size_t block;
 } job;
@@ -38,8 +41,9 @@ static void job_free(job *j)
     vrt_pipe_stage_free(j->hash);
     if (j->out.fd >= 0)
         close(j->out.fd);
-    EVP_MD_CTX_free(j->out.md);
-    free(j->buf);
+    vrt_pipe_md_free(&j->out.md);
+    for (size_t i = 0; i < sizeof(j->ring) / sizeof(j->ring[0]); i++)
+        free(j->ring[i]);
     free(j->zeros);
 }
 
@@ -78,11 +82,14 @@ static int job_open(job *j, const char *src, const vrt_pipe_opts *o,
     /* Encoders work in whole clusters: a block holds at least one. */
     if (o->cluster_size > j->block)
         j->block = o->cluster_size;
-    j->buf = malloc(j->block);
+    for (size_t i = 0; i < sizeof(j->ring) / sizeof(j->ring[0]); i++)
+        if (!(j->ring[i] = malloc(j->block)))
+            abort();
     j->zeros = calloc(1, j->block);
-    if (!j->buf || !j->zeros)
+    if (!j->zeros)
         abort();
-    return vrt_pipe_hash_new(&j->hash, j->zeros, j->block, err);
+    return vrt_pipe_hash_new(&j->hash, j->zeros, j->block,
+                             (o->flags & VRT_PIPE_TREE_DIGEST) != 0, err);
 }
 
 static int job_open_output(job *j, const char *dst, const vrt_pipe_opts *o,
@@ -109,21 +116,26 @@ static int job_open_output(job *j, const char *dst, const vrt_pipe_opts *o,
                              strerror(errno));
     j->out.path = dst;
     struct stat in_st, out_st;
-    if (fstat(j->in->fd, &in_st) == 0 && fstat(j->out.fd, &out_st) == 0 &&
-        in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino)
+    if (fstat(j->out.fd, &out_st) != 0)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "Cannot stat output \"%s\": %s.", dst,
+                             strerror(errno));
+    if (fstat(j->in->fd, &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+        in_st.st_ino == out_st.st_ino)
         return vrt_error_set(err, VRT_E_INVALID,
                              "Output \"%s\" is the input image itself.", dst);
-    if (!resume && ftruncate(j->out.fd, 0) != 0)
+    /* Not when already empty (a new file): on ext4, truncating to 0 marks
+     * the file for a flush of all its data at close (auto_da_alloc),
+     * which costs a conversion a synchronous write-out at the end. */
+    if (!resume && out_st.st_size != 0 && ftruncate(j->out.fd, 0) != 0)
         return vrt_error_set(err, VRT_E_UNAVAILABLE,
                              "Cannot truncate output \"%s\": %s.", dst,
                              strerror(errno));
     j->out.in_order = 1;
-    j->out.zeros = j->zeros;
-    j->out.zeros_len = j->block;
     /* A raw file's bytes are the content: one digest serves both. */
     j->out.digest = o->out_format != VRT_IMG_RAW;
-    j->out.md = EVP_MD_CTX_new();
-    if (!j->out.md || EVP_DigestInit_ex(j->out.md, EVP_sha256(), NULL) != 1)
+    if (vrt_pipe_md_init(&j->out.md, (o->flags & VRT_PIPE_TREE_DIGEST) != 0,
+                         j->zeros, j->block) != 0)
         return vrt_error_set(err, VRT_E_INTERNAL,
                              "SHA-256 is not available from OpenSSL.");
     switch (o->out_format) {
@@ -173,30 +185,34 @@ static int job_resume(job *j, uint64_t *upto_io, vrt_error *err)
                              j->out.path, strerror(errno));
     for (uint64_t off = 0; off < upto && rc == 0;) {
         size_t n = upto - off < j->block ? (size_t)(upto - off) : j->block;
-        rc = vrt_pipe_pread_all(j->out.fd, j->buf, n, off, j->out.path,
+        rc = vrt_pipe_pread_all(j->out.fd, j->ring[0], n, off, j->out.path,
                                 "kept prefix", err);
         if (rc == 0)
-            rc = vrt_pipe_hash_update(j->hash, j->buf, n, err);
+            rc = vrt_pipe_hash_update(j->hash, j->ring[0], n, err);
         off += n;
     }
     j->out.pos = upto;
     return rc;
 }
 
+/* Pulls every block from `start` on through the chain.  The content digest
+ * is still running on its thread on return: vrt_pipe_hash_hex waits. */
 static int job_run(job *j, vrt_pipe_result *res, uint64_t start,
                    const vrt_pipe_opts *o, vrt_error *err)
 {
     uint64_t size = j->in->info.virtual_size;
+    size_t nring = sizeof(j->ring) / sizeof(j->ring[0]);
     int rc = 0;
-    for (uint64_t off = start; off < size; off += j->block) {
+    for (uint64_t off = start, i = 0; off < size; off += j->block, i++) {
         size_t n = size - off < j->block ? (size_t)(size - off) : j->block;
+        uint8_t *buf = j->ring[i % nring];
         vrt_pipe_block b = {off, n, NULL, 0};
-        rc = vrt_img_reader_read(j->buf, &b.zero, j->in, off, n, err);
+        rc = vrt_img_reader_read(buf, &b.zero, j->in, off, n, err);
         if (rc != 0)
             return rc;
-        if (!b.zero && memcmp(j->buf, j->zeros, n) == 0)
+        if (!b.zero && vrt_pipe_is_zero(buf, n))
             b.zero = 1;
-        b.data = b.zero ? NULL : j->buf;
+        b.data = b.zero ? NULL : buf;
         if (b.zero)
             res->zero_bytes += n;
         else
@@ -210,10 +226,17 @@ static int job_run(job *j, vrt_pipe_result *res, uint64_t start,
                                  "offset %llu.",
                                  j->in->path, (unsigned long long)(off + n));
     }
-    rc = j->hash->ops->flush(j->hash, err);
-    if (rc != 0)
-        return rc;
+    return 0;
+}
+
+/* Waits for the content digest. */
+static int job_content_digest(job *j, vrt_pipe_result *res, vrt_error *err)
+{
     vrt_pipe_hash_hex(j->hash, res->content_sha256);
+    if (res->content_sha256[0] == '\0')
+        return vrt_error_set(err, VRT_E_INTERNAL,
+                             "SHA-256 of the content of \"%s\" failed.",
+                             j->in->path);
     return 0;
 }
 
@@ -236,14 +259,20 @@ int vrt_pipe_convert(vrt_pipe_result *out, const char *src, const char *dst,
     if (start && (rc = job_resume(&j, &start, err)) != 0)
         goto cleanup;
     res.virtual_size = j.in->info.virtual_size;
+    snprintf(res.digest, sizeof(res.digest), "%s",
+             (o->flags & VRT_PIPE_TREE_DIGEST) ? "sha256-tree" : "sha256");
     vrt_log_info("converting \"%s\" (%s) to \"%s\" (%s) from=%llu", src,
                  vrt_img_format_name(j.in->info.format), dst,
                  vrt_img_format_name(o->out_format),
                  (unsigned long long)start);
     if ((rc = job_run(&j, &res, start, o, err)) != 0)
         goto cleanup;
-    if ((rc = vrt_pipe_out_finish(&j.out, res.output_sha256, j.enc->end,
-                                  err)) != 0)
+    /* The encoder's tail and the output digest (which may read the file
+     * back) overlap the content digest still running on its thread. */
+    if ((rc = j.enc->ops->flush(j.enc, err)) != 0 ||
+        (rc = vrt_pipe_out_finish(&j.out, res.output_sha256, j.enc->end,
+                                  err)) != 0 ||
+        (rc = job_content_digest(&j, &res, err)) != 0)
         goto cleanup;
     if (!j.out.digest)
         memcpy(res.output_sha256, res.content_sha256, sizeof(res.output_sha256));
@@ -272,7 +301,10 @@ int vrt_pipe_hash(vrt_pipe_result *out, const char *src,
     if ((rc = job_open(&j, src, o, err)) != 0)
         goto cleanup;
     res.virtual_size = j.in->info.virtual_size;
-    if ((rc = job_run(&j, &res, 0, o, err)) != 0)
+    snprintf(res.digest, sizeof(res.digest), "%s",
+             (o->flags & VRT_PIPE_TREE_DIGEST) ? "sha256-tree" : "sha256");
+    if ((rc = job_run(&j, &res, 0, o, err)) != 0 ||
+        (rc = job_content_digest(&j, &res, err)) != 0)
         goto cleanup;
     *out = res;
 cleanup:

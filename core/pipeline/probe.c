@@ -117,6 +117,8 @@ int vrt_pipe_reader_open_depth(vrt_img_reader **out, const char *path,
                            strerror(errno));
         goto cleanup;
     }
+    /* Images are read front to back: a larger read-ahead (advice only). */
+    (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     struct stat st;
     if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = vrt_error_set(err, VRT_E_INVALID,

@@ -78,6 +78,20 @@ done
 t_grep "qcow2 output is version 3" 'compat: 1.1' qemu-img info out.qcow2
 t_grep "vmdk-stream output is streamOptimized" 'create type: streamOptimized' \
     qemu-img info out.vmdk-stream
+# Random grains are stored (deflate gains nothing on them), text still
+# deflates: 8 MiB of text must come out far smaller, 8 MiB of random bytes
+# no larger than the bytes plus the grains' framing.
+yes "virtrigaud text $RANDOM" | head -c 8388608 >text.raw
+head -c 8388608 /dev/urandom >rand.raw
+for f in text rand; do
+    t_exec "$DISK" convert -O vmdk-stream "$f.raw" "$f.vmdk"
+    t_run "$f -> vmdk-stream: qemu-img compare says identical" \
+        qemu-img compare -q "$f.raw" "$f.vmdk"
+done
+t_run "text -> vmdk-stream is deflated (under 1 MiB)" \
+    test "$(stat -c %s text.vmdk)" -lt 1048576
+t_run "random -> vmdk-stream is stored, not grown (under 8.2 MiB)" \
+    test "$(stat -c %s rand.vmdk)" -lt 8598323
 t_grep "vmdk output is monolithicSparse" 'create type: monolithicSparse' \
     qemu-img info out.vmdk
 big=$(stat -c %s out.qcow2)
@@ -182,6 +196,48 @@ for bs in 65536 4194304; do
     t_eq "block size $bs: content digest" "$SRC_SHA" "$(field content-sha256)"
     t_run "block size $bs: qemu-img compare" qemu-img compare -q src.raw "bs$bs.vmdk"
 done
+# Clusters that follow each other in the file but not on the disk (a hole
+# between them) must not be read as one run: qemu packs data clusters in
+# order, so 0-1 MiB and 3-4 MiB sit side by side in gap.qcow2.
+qemu-img create -q -f raw gap.raw 8M
+dd if=/dev/urandom of=gap.raw bs=1M count=1 conv=notrunc status=none
+dd if=/dev/urandom of=gap.raw bs=1M seek=3 count=1 conv=notrunc status=none
+qemu-img convert -O qcow2 gap.raw gap.qcow2
+for bs in 1048576 4194304; do
+    t_exec "$DISK" convert -b "$bs" -O raw gap.qcow2 "gap$bs.raw"
+    t_eq "file-adjacent clusters across a hole, block $bs: content digest" \
+        "$(sha gap.raw)" "$(field content-sha256)"
+    t_run "file-adjacent clusters across a hole, block $bs: same bytes" \
+        cmp gap.raw "gap$bs.raw"
+done
+# --tree-digest (opt-in): SHA-256 over the SHA-256s of 1 MiB leaves, as
+# coreutils recompute it; one value for every format of a disk, whatever
+# the block size (a leaf spans several 64 KiB blocks); the default output
+# keeps its sha256sum names.
+tree() {
+    split -b 1M --filter='sha256sum | cut -c1-64' "$1" | tr -d '\n' |
+        tr a-f A-F | basenc --base16 -d | sha256sum | cut -c1-64
+}
+truncate -s 5000192 odd.raw # not a whole number of leaves
+dd if=/dev/urandom of=odd.raw bs=1000 count=700 seek=2000 conv=notrunc status=none
+for img in src.raw odd.raw; do
+    for f in raw qcow2 vmdk-stream; do
+        t_exec "$DISK" convert --tree-digest -b 65536 -O "$f" "$img" "tree.$f"
+        t_eq "tree digest, $img -> $f, 64 KiB blocks: content as coreutils compute it" \
+            "$(tree "$img")" "$(field content-sha256-tree)"
+        t_eq "tree digest, $img -> $f, 64 KiB blocks: output as coreutils compute it" \
+            "$(tree "tree.$f")" "$(field output-sha256-tree)"
+        t_run "tree digest, $img -> $f: qemu-img compare" \
+            qemu-img compare -q "$img" "tree.$f"
+    done
+done
+t_exec "$DISK" hash --tree-digest q-zip.qcow2
+t_eq "tree digest of a compressed qcow2 equals the raw image's" \
+    "$(tree src.raw)" "$(field content-sha256-tree)"
+t_exec "$DISK" hash --tree-digest src.raw
+t_eq "tree digest is not printed as content-sha256" "" "$(field content-sha256)"
+t_grep "tree digest has its own JSON name" '"contentSha256Tree":"' \
+    "$DISK" hash --json --tree-digest src.raw
 t_grep "a block smaller than a grain is refused" 'between 64 KiB and 64 MiB' \
     "$DISK" convert -b 4096 -O vmdk src.raw bs.vmdk
 t_grep "bad cluster size is refused" 'not a power of two' \

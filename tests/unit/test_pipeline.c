@@ -1,6 +1,7 @@
 /*
  * test_pipeline.c - core/pipeline: qcow2 and VMDK header parsing (good and
- * hostile headers), the hash stage fed buffers alone, and conversions of a
+ * hostile headers), the hash stage fed buffers alone, zero detection, the
+ * flat and tree digests, and conversions of a
  * small disk through every format read back by the native readers (this
  * file also runs under valgrind, so every path here is leak-checked).
  */
@@ -231,7 +232,7 @@ static void test_hash_stage_zero_blocks(void **state)
     vrt_error err = VRT_ERROR_INIT;
     vrt_pipe_stage *s = NULL;
     memset(disk + BLK, 0x42, BLK);
-    assert_int_equal(vrt_pipe_hash_new(&s, zeros, BLK, &err), 0);
+    assert_int_equal(vrt_pipe_hash_new(&s, zeros, BLK, 0, &err), 0);
     /* A zero block is hashed from the zero buffer, not from data. */
     vrt_pipe_block b0 = {0, BLK, NULL, 1};
     vrt_pipe_block b1 = {BLK, BLK, disk + BLK, 0};
@@ -246,6 +247,74 @@ static void test_hash_stage_zero_blocks(void **state)
     assert_string_equal(got, want);
     vrt_pipe_stage_free(s);
     vrt_pipe_stage_free(NULL);
+}
+
+/* Zero detection: a non-zero byte anywhere, in the first 16 or after. */
+static void test_is_zero(void **state)
+{
+    (void)state;
+    static uint8_t b[4096];
+    memset(b, 0, sizeof(b));
+    assert_true(vrt_pipe_is_zero(b, sizeof(b)));
+    assert_true(vrt_pipe_is_zero(b, 1));
+    assert_true(vrt_pipe_is_zero(b, 0));
+    size_t spots[] = {0, 15, 16, 17, 2047, 4095};
+    for (size_t i = 0; i < sizeof(spots) / sizeof(spots[0]); i++) {
+        b[spots[i]] = 1;
+        assert_false(vrt_pipe_is_zero(b, sizeof(b)));
+        b[spots[i]] = 0;
+    }
+}
+
+/* The tree digest: SHA-256 over the SHA-256s of 1 MiB leaves, the same
+ * however the bytes arrive (small pieces, zero runs as NULL, one call),
+ * with a short last leaf; and the flat digest is a plain SHA-256. */
+static void test_md_tree(void **state)
+{
+    (void)state;
+    enum { LEAF = 1 << 20, SIZE = 2 * LEAF + 12345 };
+    static uint8_t zeros[65536];
+    uint8_t *disk = calloc(1, SIZE);
+    assert_non_null(disk);
+    for (size_t i = LEAF; i < LEAF + 70000; i++)
+        disk[i] = (uint8_t)(i * 7 + 1);
+    disk[SIZE - 1] = 9;
+    /* The expected value, leaf by leaf. */
+    unsigned char leaves[3 * 32], md[32];
+    for (int l = 0; l < 3; l++) {
+        size_t n = l < 2 ? LEAF : SIZE - 2 * LEAF;
+        EVP_Digest(disk + (size_t)l * LEAF, n, leaves + 32 * l, NULL,
+                   EVP_sha256(), NULL);
+    }
+    EVP_Digest(leaves, sizeof(leaves), md, NULL, EVP_sha256(), NULL);
+    char want[65], got[65], flat[65];
+    vrt_pipe_hex(want, md);
+    sha256_hex(flat, disk, SIZE);
+    size_t pieces[] = {SIZE, 65536, 4096, 1000};
+    for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+        for (int tree = 0; tree < 2; tree++) {
+            vrt_pipe_md m;
+            assert_int_equal(vrt_pipe_md_init(&m, tree, zeros, sizeof(zeros)), 0);
+            for (size_t off = 0; off < SIZE; off += pieces[p]) {
+                size_t n = SIZE - off < pieces[p] ? SIZE - off : pieces[p];
+                /* Zero pieces go in as NULL, as the job feeds them. */
+                const uint8_t *buf = vrt_pipe_is_zero(disk + off, n) ? NULL
+                                                                     : disk + off;
+                assert_int_equal(vrt_pipe_md_update(&m, buf, n), 0);
+            }
+            assert_int_equal(vrt_pipe_md_final(&m, got), 0);
+            assert_string_equal(got, tree ? want : flat);
+            vrt_pipe_md_free(&m);
+        }
+    }
+    /* Nothing at all: the tree is SHA-256 of no leaves. */
+    vrt_pipe_md m;
+    assert_int_equal(vrt_pipe_md_init(&m, 1, zeros, sizeof(zeros)), 0);
+    assert_int_equal(vrt_pipe_md_final(&m, got), 0);
+    sha256_hex(want, "", 0);
+    assert_string_equal(got, want);
+    vrt_pipe_md_free(&m);
+    free(disk);
 }
 
 /* --- conversions read back natively ----------------------------------------------- */
@@ -379,6 +448,8 @@ int main(void)
         cmocka_unit_test(test_vmdk_header_bad),
         cmocka_unit_test(test_format_names),
         cmocka_unit_test(test_hash_stage_zero_blocks),
+        cmocka_unit_test(test_is_zero),
+        cmocka_unit_test(test_md_tree),
         cmocka_unit_test_setup_teardown(test_convert_read_back, make_disk,
                                         drop_disk),
     };
