@@ -159,7 +159,7 @@ static int do_remove(cJSON *root, const char *ptr, char *errbuf, size_t es)
         cJSON_DeleteItemFromArray(parent, i);
         return 0;
     }
-    if (!cJSON_HasObjectItem(parent, last)) {
+    if (!cJSON_GetObjectItemCaseSensitive(parent, last)) {
         snprintf(errbuf, es, "path \"%s\" does not exist", ptr);
         return -1;
     }
@@ -203,7 +203,9 @@ static int do_add(cJSON *root, const char *ptr, cJSON *value, int replace,
         cJSON_Delete(value);
         return -1;
     }
-    if (cJSON_HasObjectItem(parent, last))
+    /* Keys are case-sensitive (cJSON_HasObjectItem is not: "powerstate"
+     * would match "powerState", the replace then fail and leak value). */
+    if (cJSON_GetObjectItemCaseSensitive(parent, last))
         cJSON_ReplaceItemInObjectCaseSensitive(parent, last, value);
     else if (replace) {
         snprintf(errbuf, es, "path \"%s\" does not exist", ptr);
@@ -214,9 +216,28 @@ static int do_add(cJSON *root, const char *ptr, cJSON *value, int replace,
     return 0;
 }
 
+/* Values a patch may add or copy in all.  "copy" of the whole document
+ * doubles it, so a few dozen operations of a small body would otherwise
+ * build an object of billions of values; no real edit of one object (1.5
+ * MiB at most in Kubernetes) adds this many. */
+#define PATCH_MAX_NODES 100000
+
+static size_t count_nodes(const cJSON *n, size_t limit)
+{
+    size_t count = 1;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, n) {
+        if (count > limit)
+            break;
+        count += count_nodes(c, limit - count);
+    }
+    return count;
+}
+
 int vrt_json_patch(cJSON *target, const cJSON *ops, char *errbuf,
                    size_t errsize)
 {
+    size_t budget = PATCH_MAX_NODES;
     if (!cJSON_IsArray(ops)) {
         snprintf(errbuf, errsize, "a JSON patch must be an array");
         return -1;
@@ -233,11 +254,17 @@ int vrt_json_patch(cJSON *target, const cJSON *ops, char *errbuf,
         if (!name || !path) {
             snprintf(why, sizeof(why), "\"op\" and \"path\" are required");
         } else if (!strcmp(name, "add") || !strcmp(name, "replace")) {
-            if (!value)
+            size_t n = value ? count_nodes(value, budget) : 0;
+            if (!value) {
                 snprintf(why, sizeof(why), "\"value\" is required");
-            else
+            } else if (n > budget) {
+                snprintf(why, sizeof(why), "the patch adds more than %d "
+                         "values", PATCH_MAX_NODES);
+            } else {
+                budget -= n;
                 rc = do_add(target, path, cJSON_Duplicate(value, 1),
                             name[0] == 'r', why, sizeof(why));
+            }
         } else if (!strcmp(name, "remove")) {
             rc = do_remove(target, path, why, sizeof(why));
         } else if (!strcmp(name, "test")) {
@@ -248,7 +275,12 @@ int vrt_json_patch(cJSON *target, const cJSON *ops, char *errbuf,
                 snprintf(why, sizeof(why), "test failed at \"%s\"", path);
         } else if ((!strcmp(name, "copy") || !strcmp(name, "move")) && from) {
             cJSON *src = get_at(target, from, why, sizeof(why));
-            if (src) {
+            size_t n = src && name[0] == 'c' ? count_nodes(src, budget) : 0;
+            if (n > budget) {
+                snprintf(why, sizeof(why), "the patch copies more than %d "
+                         "values", PATCH_MAX_NODES);
+            } else if (src) {
+                budget -= n;
                 cJSON *v = cJSON_Duplicate(src, 1);
                 rc = name[0] == 'm' ? do_remove(target, from, why, sizeof(why))
                                     : 0;

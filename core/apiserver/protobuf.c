@@ -92,6 +92,7 @@ static const struct {
 enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2, WIRE_I32 = 5 };
 #define MAX_DEPTH 4
 
+__attribute__((format(printf, 3, 4)))
 static int fail(char *why, size_t n, const char *fmt, ...)
 {
     va_list ap;

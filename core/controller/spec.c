@@ -13,9 +13,11 @@
 
 long long vrt_quantity_mib(const cJSON *q)
 {
+    /* Past 2^62 MiB the cast to long long would overflow: refused. */
     if (cJSON_IsNumber(q))
-        return q->valuedouble >= 0 ? (long long)(q->valuedouble / 1048576.0)
-                                   : -1;
+        return q->valuedouble >= 0 && q->valuedouble / 1048576.0 < 0x1p62
+                   ? (long long)(q->valuedouble / 1048576.0)
+                   : -1;
     const char *s = cJSON_GetStringValue(q);
     if (!s || !*s)
         return -1;
@@ -46,7 +48,9 @@ long long vrt_quantity_mib(const cJSON *q)
     };
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
         if (strcmp(end, units[i].suffix) == 0)
-            return (long long)(v * units[i].bytes / 1048576.0);
+            return v * units[i].bytes / 1048576.0 < 0x1p62
+                       ? (long long)(v * units[i].bytes / 1048576.0)
+                       : -1;
     return -1;
 }
 

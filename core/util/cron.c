@@ -50,8 +50,11 @@ static int parse_field(unsigned long long *bits, int *any, const char *text,
         }
         if (a < lo || b > hi || a > b)
             goto bad;
-        for (long v = a; v <= b; v += step)
+        for (long v = a; v <= b; v += step) {
             *bits |= 1ull << v;
+            if (step > b - v) /* a huge step must not overflow v */
+                break;
+        }
     }
     if (hi == 7 && (*bits & (1ull << 7))) /* day-of-week 7 is Sunday too */
         *bits = (*bits & ~(1ull << 7)) | 1ull;
@@ -81,7 +84,8 @@ static long parse_every(const char *s)
         total += v * unit;
         s = end;
     }
-    return total >= 1 ? (long)total : -1;
+    /* Past ~31 years the cast to long would overflow (and "inf" parses). */
+    return total >= 1 && total <= 1e9 ? (long)total : -1;
 }
 
 int vrt_cron_parse(vrt_cron *out, const char *spec, char *err, size_t size)
@@ -103,7 +107,7 @@ int vrt_cron_parse(vrt_cron *out, const char *spec, char *err, size_t size)
         out->every_s = parse_every(spec + 7);
         if (out->every_s < 1) {
             snprintf(err, size, "\"%s\": @every needs a duration of at least "
-                     "1s, such as 90s or 1h30m.", spec);
+                     "1s and at most 1e9s, such as 90s or 1h30m.", spec);
             return -1;
         }
         return 0;

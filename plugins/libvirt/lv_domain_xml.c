@@ -436,6 +436,12 @@ int lv_domain_xml_clone(char **out, const char *src_xml, const char *new_name,
         return lv_err(err, VRT_E_INTERNAL,
                       "The source domain XML has no <domain> root.");
     }
+    /* the new <metadata> goes after <name>; libvirt always writes one */
+    if (!lv_xml_child(dom, "name")) {
+        xmlFreeDoc(doc);
+        return lv_err(err, VRT_E_INTERNAL,
+                      "The source domain XML has no <name>.");
+    }
     xmlUnsetProp(dom, BAD_CAST "id");
     unlink_free(lv_xml_child(dom, "uuid"));
     unlink_free(lv_xml_child(dom, "genid"));

@@ -151,6 +151,7 @@ static int get_array(const cJSON **out, size_t *n, const cJSON *obj,
                      const char *key, size_t max, vrt_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    size_t count;
 
     *out = NULL;
     *n = 0;
@@ -159,11 +160,14 @@ static int get_array(const cJSON **out, size_t *n, const cJSON *obj,
     if (!cJSON_IsArray(v))
         return lv_err(err, VRT_E_INVALID,
                       "Spec field \"%s\" must be a JSON array.", key);
-    *n = (size_t)cJSON_GetArraySize(v);
-    if (*n > max)
+    /* *n is set only with *out: callers size their arrays from it, and
+     * lv_spec_free walks them by it even after an error */
+    count = (size_t)cJSON_GetArraySize(v);
+    if (count > max)
         return lv_err(err, VRT_E_INVALID,
                       "Spec field \"%s\" has %zu entries; the limit is %zu.",
-                      key, *n, max);
+                      key, count, max);
+    *n = count;
     *out = v;
     return VRT_OK;
 }

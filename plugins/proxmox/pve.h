@@ -70,6 +70,9 @@ int32_t pve_check_call(const vrt_call *call, uint32_t flags, const char *what,
                        vrt_error *err);
 int pve_expired(const vrt_call *call);
 void pve_sleep_ms(uint32_t ms);
+/* A JSON number from PVE divided by `unit`, as an unsigned count; 0 when
+ * it is not a number or out of range (answers are untrusted). */
+uint64_t pve_json_u64(const cJSON *v, double unit);
 int pve_random_hex(char *out, size_t nhex);
 
 /* pve_http.c */

@@ -49,13 +49,13 @@ static int32_t find_existing(char id[VRT_ID_MAX], vrt_conn *conn,
             !cJSON_IsNumber(v) || !cJSON_IsString(node))
             continue;
         snprintf(path, sizeof(path), "/nodes/%s/qemu/%ld/config",
-                 node->valuestring, (long)v->valuedouble);
+                 node->valuestring, (long)v->valueint);
         if (pve_request(&croot, &conf, conn, call, "GET", path, NULL, err) != VRT_OK)
             continue;
         desc = cJSON_GetObjectItemCaseSensitive(conf, "description");
         m = cJSON_IsString(desc) ? strstr(desc->valuestring, PVE_MARKER_KEY) : NULL;
         if (m && strlen(m) >= strlen(PVE_MARKER_KEY) + PVE_MARKER_LEN)
-            snprintf(id, VRT_ID_MAX, "%ld-%.*s", (long)v->valuedouble,
+            snprintf(id, VRT_ID_MAX, "%ld-%.*s", (long)v->valueint,
                      PVE_MARKER_LEN, m + strlen(PVE_MARKER_KEY));
         cJSON_Delete(croot);
         if (id[0])
@@ -102,7 +102,7 @@ static int32_t next_vmid(long *vmid, vrt_conn *conn, const vrt_call *call,
         return rc;
     /* PVE answers an integer as a JSON string here */
     *vmid = cJSON_IsString(data) ? strtol(data->valuestring, NULL, 10)
-            : cJSON_IsNumber(data) ? (long)data->valuedouble : 0;
+            : cJSON_IsNumber(data) ? (long)data->valueint : 0;
     cJSON_Delete(root);
     if (*vmid < 100)
         return pve_err(err, VRT_E_INTERNAL, "Proxmox VE answered /cluster/nextid without a VMID.");
@@ -133,9 +133,9 @@ static int32_t find_template(pve_vm *t, vrt_conn *conn, const vrt_call *call,
         const cJSON *node = cJSON_GetObjectItemCaseSensitive(r, "node");
         if (pve_spec_int(r, "template", 0) != 1 || !cJSON_IsNumber(v) || !cJSON_IsString(node))
             continue;
-        if ((want && (long)v->valuedouble == want) ||
+        if ((want && (long)v->valueint == want) ||
             (!want && name && cJSON_IsString(n) && !strcmp(n->valuestring, name))) {
-            t->vmid = (long)v->valuedouble;
+            t->vmid = (long)v->valueint;
             snprintf(t->node, sizeof(t->node), "%s", node->valuestring);
             memset(err, 0, sizeof(*err));
             rc = VRT_OK;

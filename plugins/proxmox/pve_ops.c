@@ -156,13 +156,13 @@ int32_t pve_describe(vrt_vm_info *out, vrt_conn *conn, const vrt_call *call,
     name = cJSON_GetObjectItemCaseSensitive(conf, "name");
     if (cJSON_IsString(name))
         snprintf(tmp.name, sizeof(tmp.name), "%s", name->valuestring);
-    tmp.cpus = (uint32_t)(pve_spec_int(conf, "cores", 1) * pve_spec_int(conf, "sockets", 1));
+    tmp.cpus = (uint32_t)((int64_t)pve_spec_int(conf, "cores", 1) * pve_spec_int(conf, "sockets", 1));
     {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(conf, "memory");
         const char *ms = cJSON_IsString(m) ? m->valuestring : NULL;
         if (ms && !strncmp(ms, "current=", 8))
             ms += 8;
-        tmp.memory_mib = cJSON_IsNumber(m) ? (uint64_t)m->valuedouble
+        tmp.memory_mib = cJSON_IsNumber(m) ? pve_json_u64(m, 1)
                          : ms ? strtoull(ms, NULL, 10) : 0;
     }
     if (running)
@@ -171,11 +171,20 @@ int32_t pve_describe(vrt_vm_info *out, vrt_conn *conn, const vrt_call *call,
                 cJSON_IsString(name) ? name->valuestring : NULL);
     memcpy(out, &tmp, size);
     if (VRT_HAS_MEMBER(out, vrt_vm_info, raw_json)) {
-        char raw[512];
-        size_t n = (size_t)snprintf(raw, sizeof(raw), "{\"vmid\":%ld,\"node\":\"%s\"}", vm.vmid, vm.node) + 1;
-        out->raw_json = pve_host->alloc(n);
-        if (out->raw_json)
-            memcpy(out->raw_json, raw, n);
+        /* cJSON escapes the node name, which comes from PVE's answer */
+        cJSON *rj = cJSON_CreateObject();
+        char *raw;
+        cJSON_AddNumberToObject(rj, "vmid", (double)vm.vmid);
+        cJSON_AddStringToObject(rj, "node", vm.node);
+        raw = cJSON_PrintUnformatted(rj);
+        cJSON_Delete(rj);
+        if (raw) {
+            size_t n = strlen(raw) + 1;
+            out->raw_json = pve_host->alloc(n);
+            if (out->raw_json)
+                memcpy(out->raw_json, raw, n);
+            cJSON_free(raw);
+        }
     }
 
 cleanup:
@@ -252,7 +261,7 @@ int32_t pve_list_vms(vrt_conn *conn, const vrt_call *call, vrt_visit_fn visit,
         if (!cJSON_IsNumber(v) || !cJSON_IsString(node) ||
             !cJSON_IsString(tags) || !strstr(tags->valuestring, "virtrigaud"))
             continue;
-        snprintf(path, sizeof(path), "/nodes/%s/qemu/%ld/config", node->valuestring, (long)v->valuedouble);
+        snprintf(path, sizeof(path), "/nodes/%s/qemu/%ld/config", node->valuestring, (long)v->valueint);
         if (pve_request(&croot, &conf, conn, call, "GET", path, NULL, err) != VRT_OK) {
             memset(err, 0, sizeof(*err));
             continue; /* gone meanwhile */
@@ -264,10 +273,10 @@ int32_t pve_list_vms(vrt_conn *conn, const vrt_call *call, vrt_visit_fn visit,
             info.struct_size = sizeof(info);
             info.exists = 1;
             info.power_state = cJSON_IsString(status) && !strcmp(status->valuestring, "running") ? VRT_POWER_ON : VRT_POWER_OFF;
-            snprintf(info.id, sizeof(info.id), "%ld-%.*s", (long)v->valuedouble, PVE_MARKER_LEN, m + strlen(PVE_MARKER_KEY));
+            snprintf(info.id, sizeof(info.id), "%ld-%.*s", (long)v->valueint, PVE_MARKER_LEN, m + strlen(PVE_MARKER_KEY));
             if (cJSON_IsString(name))
                 snprintf(info.name, sizeof(info.name), "%s", name->valuestring);
-            info.cpus = (uint32_t)(pve_spec_int(conf, "cores", 1) * pve_spec_int(conf, "sockets", 1));
+            info.cpus = (uint32_t)((int64_t)pve_spec_int(conf, "cores", 1) * pve_spec_int(conf, "sockets", 1));
             stop = visit(opaque, &info);
         }
         cJSON_Delete(croot);
@@ -329,8 +338,8 @@ int32_t pve_list_hosts(vrt_conn *conn, const vrt_call *call,
         snprintf(h.name, sizeof(h.name), "%s", name->valuestring);
         h.available = cJSON_IsString(st) && !strcmp(st->valuestring, "online");
         h.cpus = (uint32_t)pve_spec_int(n, "maxcpu", 0);
-        h.memory_mib = cJSON_IsNumber(maxmem) ? (uint64_t)(maxmem->valuedouble / 1048576) : 0;
-        h.memory_free_mib = h.memory_mib - (cJSON_IsNumber(mem) ? (uint64_t)(mem->valuedouble / 1048576) : 0);
+        h.memory_mib = pve_json_u64(maxmem, 1048576);
+        h.memory_free_mib = h.memory_mib - pve_json_u64(mem, 1048576);
         if (h.memory_free_mib > h.memory_mib)
             h.memory_free_mib = 0;
         if (visit(opaque, &h))

@@ -32,7 +32,7 @@ int pve_spec_int(const cJSON *obj, const char *key, int dflt)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
-    return cJSON_IsNumber(v) ? (int)v->valuedouble : dflt;
+    return cJSON_IsNumber(v) ? v->valueint : dflt; /* cJSON clamps it */
 }
 
 static const char *str_of(const cJSON *obj, const char *key)

@@ -197,3 +197,10 @@ int pve_random_hex(char *out, size_t nhex)
     out[nhex] = 0;
     return 0;
 }
+
+uint64_t pve_json_u64(const cJSON *v, double unit)
+{
+    double d = cJSON_IsNumber(v) ? v->valuedouble / unit : 0;
+
+    return d >= 0 && d < 0x1p64 ? (uint64_t)d : 0;
+}

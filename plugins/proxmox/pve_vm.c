@@ -62,7 +62,7 @@ static int32_t find_node(pve_vm *vm, vrt_conn *conn, const vrt_call *call,
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "vmid");
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(r, "type");
         const cJSON *node = cJSON_GetObjectItemCaseSensitive(r, "node");
-        if (cJSON_IsNumber(id) && (long)id->valuedouble == vm->vmid &&
+        if (cJSON_IsNumber(id) && (long)id->valueint == vm->vmid &&
             cJSON_IsString(type) && !strcmp(type->valuestring, "qemu") &&
             cJSON_IsString(node)) {
             snprintf(vm->node, sizeof(vm->node), "%s", node->valuestring);
