@@ -424,6 +424,11 @@ t_wait_jp "the VM whose create crashed the plugin is Ready=False, naming the cra
 t_wait_jp "... and its Ready status is False" vm/crash-me "$ready" '^False$'
 t_grep "the host's log shows the worker died of signal 11 and was restarted" \
     'Worker pid=[0-9]+ ended \(signal 11\); restarting' cat "$CRASHY_LOG"
+# The supervisor restarts the worker after a short pause: wait for it.
+for _ in $(seq 100); do
+    grep -qE 'Worker started pid=[0-9]+ generation=[2-9]' "$CRASHY_LOG" && break
+    sleep 0.1
+done
 t_grep "... and a new worker generation started" \
     'Worker started pid=[0-9]+ generation=[2-9]' cat "$CRASHY_LOG"
 if kill -0 "$MGR" 2>/dev/null; then
