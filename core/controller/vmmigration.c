@@ -612,9 +612,17 @@ static int run(mig *m, long *requeue)
         enter(m, "Validating", "Checking the source VM and both providers.");
     src_vm = vm_name ? vrt_informer_get(m->c->inf[INF_VM], m->ns, vm_name) : NULL;
     const char *src_id = sget(cJSON_GetObjectItem(src_vm, "status"), "id");
+    if (src_vm && (!src_id || !*src_id)) {
+        /* Being created (or made again after a restart): wait, it is not
+         * a failure of the migration. */
+        vrt_json_set_str(m->status, "message", "Waiting for the source "
+                         "VirtualMachine to get a provider id.");
+        *requeue = 2000;
+        rc = 0;
+        goto done;
+    }
     if (!src_id || !*src_id) {
-        fail_step(m, "Validating", "the source VirtualMachine does not exist or has "
-                  "no provider id yet");
+        fail_step(m, "Validating", "the source VirtualMachine does not exist");
         goto done;
     }
     const cJSON *sref = spec_at(m, "source", "providerRef");

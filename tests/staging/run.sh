@@ -271,6 +271,10 @@ t_grep "the manager stopped without a sanitizer report (leaks, UB)" '^0$' \
 
 # --- without the allow list: loopback is refused ------------------------------
 t_start_manager M2 "$D/data" --staging-dir "$D/staging" || t_done
+# The mock keeps no state across the restart: the source VM is made again
+# first (a migration that starts before it has its id fails Validating).
+t_wait_jp "after the restart the source VM is Ready again" vm/app \
+    '{.status.conditions[?(@.type=="Ready")].status}|{.status.id}' '^True\|mock-'
 s3mig s3loop nowhere6 s3-creds "http://127.0.0.1:$S3PORT"
 t_wait_jp "without --migration-storage-allowed-hosts, endpoint 127.0.0.1 is refused (SSRF), naming the field" \
     vmmigration/s3loop '{.status.phase}/{.status.message}' \
