@@ -74,6 +74,8 @@ while [ "$SECONDS" -lt "$end" ]; do
               r++; if (v.status?.currentResources?.cpu===2) u++; }
           }
           console.log(r+" "+u); });')
+    # A failed read (kubectl or node) is retried, not taken as numbers.
+    [[ $ready =~ ^[0-9]+\ [0-9]+$ ]] || { sleep 0.2; continue; }
     r=${ready% *} u=${ready#* }
     [ $((4 - r)) -gt "$worst" ] && worst=$((4 - r))
     if [ "$u" = 4 ]; then done_at=$SECONDS; break; fi
