@@ -63,7 +63,7 @@ t_grep "each replica is a libvirt domain (status.id is a UUID)" \
     '^[0-9a-f-]{36}$' jp vm/web-3 '{.status.id}'
 t_run "change the template (class small -> bigger)" k patch vmset web --type=merge \
     -p '{"spec":{"template":{"spec":{"classRef":{"name":"bigger"}}}}}'
-worst=0 done_at=0 end=$((SECONDS + 90))
+worst=0 done=0 end=$((SECONDS + 90))
 while [ "$SECONDS" -lt "$end" ]; do
     ready=$(k get vm -l app=web -o json 2>/dev/null | node -e '
         let s=""; process.stdin.on("data",d=>s+=d).on("end",()=>{
@@ -78,10 +78,11 @@ while [ "$SECONDS" -lt "$end" ]; do
     [[ $ready =~ ^[0-9]+\ [0-9]+$ ]] || { sleep 0.2; continue; }
     r=${ready% *} u=${ready#* }
     [ $((4 - r)) -gt "$worst" ] && worst=$((4 - r))
-    if [ "$u" = 4 ]; then done_at=$SECONDS; break; fi
+    if [ "$u" = 4 ]; then done=1; break; fi
     sleep 0.2
 done
-t_eq "the rollout finished: 4 domains with 2 vCPUs" 1 "$((done_at > 0))"
+# (A flag, not the time: the rollout can end within the script's first second.)
+t_eq "the rollout finished: 4 domains with 2 vCPUs" 1 "$done"
 t_eq "maxUnavailable=1 held at every sample (worst: $worst)" 1 "$((worst <= 1))"
 
 # --- snapshot and revert ---------------------------------------------------------
