@@ -18,10 +18,12 @@
 # RSS (from /usr/bin/time) of ours, of qemu-img convert alone and of
 # qemu-img convert + sha256sum, and the ratios ours / (qemu-img convert)
 # and ours / (convert + sha256sum); below 1.0 means ours is faster.
-# "ours" is the default, a flat SHA-256 (what sha256sum prints, what status
-# fields hold).  A second line, "tree", is the opt-in --tree-digest (SHA-256
-# over the SHA-256s of 1 MiB leaves; zero leaves cost nothing) for
-# comparison; TREE=0 leaves it out.  Runs
+# "ours" runs in three variants: the default, flat SHA-256s (what
+# sha256sum prints, what status fields hold) of the content and the output;
+# the opt-in --tree-digest (SHA-256 over the SHA-256s of 1 MiB leaves: zero
+# leaves cost nothing, leaves are digested on every core) of both; and the
+# tree digest of the content alone (--no-output-digest), which is "convert
+# + content checksum".  TREE=0 runs the default only.  Runs
 # of ours and qemu-img alternate, so that load from other work falls on
 # both.  Every file is read once before it is timed so that both sides
 # start from a warm page cache, and dirty pages are written back between
@@ -91,28 +93,37 @@ maxof() {
     printf '%s\n' "$@" | sort -g | tail -n 1
 }
 
+# Our variants, each "label|flags": the default (flat SHA-256s, both
+# digests), the tree digest with both, and the tree digest of the content
+# alone (convert + content checksum, what the target is about).  TREE=0
+# runs the default only.
+VARIANTS=("flat, both digests|")
+if [ "$TREE" = 1 ]; then
+    VARIANTS+=("tree, both digests|--tree-digest"
+               "tree, content only|--tree-digest --no-output-digest")
+fi
+
 bench_case() {
     local name=$1 src=$2 ofmt=$3 qopts=$4
-    local -a ow oc orss tw tc trss qw qc qrss sw sc srss
-    local content="" i
+    local -a qw qc qrss sw sc srss
+    local -A vw vc vrss
+    local content="" i v label flags
     cat "$src" >/dev/null
     sync
     for ((i = 0; i < REPEAT; i++)); do
-        rm -f ours.out qemu.out
-        sync
-        # --no-sync: qemu-img convert does not fsync its output either.
-        run "ours" "$DISK" convert --no-sync -O "$ofmt" "$src" ours.out
-        ow+=("$SECS") oc+=("$CPU") orss+=("$RSS_KB")
-        content=$(sed -n 's/^content-sha256: //p' out.txt)
-        rm -f ours.out
-        sync
-        if [ "$TREE" = 1 ]; then
-            run "ours --tree-digest" "$DISK" convert --no-sync --tree-digest \
-                -O "$ofmt" "$src" ours.out
-            tw+=("$SECS") tc+=("$CPU") trss+=("$RSS_KB")
+        for v in "${!VARIANTS[@]}"; do
+            flags=${VARIANTS[$v]#*|}
             rm -f ours.out
             sync
-        fi
+            # --no-sync: qemu-img convert does not fsync its output either.
+            # shellcheck disable=SC2086 # flags holds separate words
+            run "ours $flags" "$DISK" convert --no-sync $flags -O "$ofmt" \
+                "$src" ours.out
+            vw[$v]+="$SECS " vc[$v]+="$CPU " vrss[$v]+="$RSS_KB "
+            [ "$v" = 0 ] && content=$(sed -n 's/^content-sha256: //p' out.txt)
+        done
+        rm -f ours.out qemu.out
+        sync
         # shellcheck disable=SC2086 # qopts holds separate words
         run "qemu-img" qemu-img convert $qopts "$src" qemu.out
         qw+=("$SECS") qc+=("$CPU") qrss+=("$RSS_KB")
@@ -120,29 +131,28 @@ bench_case() {
         run "sha256sum" sha256sum qemu.out
         sw+=("$SECS") sc+=("$CPU") srss+=("$RSS_KB")
     done
-    local t=0 tcpu=0 trssmax=0
-    if [ "$TREE" = 1 ]; then
-        t=$(median "${tw[@]}") tcpu=$(median "${tc[@]}") trssmax=$(maxof "${trss[@]}")
-    fi
-    awk -v n="$name" -v o="$(median "${ow[@]}")" -v oc="$(median "${oc[@]}")" \
-        -v t="$t" -v tc="$tcpu" -v trss="$trssmax" \
-        -v orss="$(maxof "${orss[@]}")" -v q="$(median "${qw[@]}")" \
-        -v qc="$(median "${qc[@]}")" -v qrss="$(maxof "${qrss[@]}")" \
-        -v s="$(median "${sw[@]}")" -v sc="$(median "${sc[@]}")" \
-        -v srss="$(maxof "${srss[@]}")" 'BEGIN {
-        printf "%-22s ours %7.2fs (cpu %6.2fs, %4.1f MiB) | qemu-img convert %7.2fs (cpu %6.2fs, %4.1f MiB) | + sha256sum %7.2fs (cpu %6.2fs, %4.1f MiB)\n",
-            n, o, oc, orss / 1024, q, qc, qrss / 1024, q + s, qc + sc,
-            (qrss > srss ? qrss : srss) / 1024
-        printf "%-22s ratio ours/convert %.2f, ours/(convert+sha256sum) %.2f\n",
-            "", (q > 0 ? o / q : 0), (q + s > 0 ? o / (q + s) : 0)
-        if (t > 0)
-            printf "%-22s tree %7.2fs (cpu %6.2fs, %4.1f MiB): ratio tree/convert %.2f, tree/(convert+sha256sum) %.2f\n",
-                "", t, tc, trss / 1024, t / q, t / (q + s) }'
-    echo "    content-sha256 $content"
+    local q s
+    q=$(median "${qw[@]}") s=$(median "${sw[@]}")
+    echo "$name"
+    awk -v q="$q" -v qc="$(median "${qc[@]}")" -v qrss="$(maxof "${qrss[@]}")" \
+        -v s="$s" -v sc="$(median "${sc[@]}")" -v srss="$(maxof "${srss[@]}")" \
+        'BEGIN {
+        printf "  %-28s %7.2fs (cpu %6.2fs, %5.1f MiB)\n", "qemu-img convert", q, qc, qrss / 1024
+        printf "  %-28s %7.2fs (cpu %6.2fs, %5.1f MiB)\n", "qemu-img convert + sha256sum", q + s, qc + sc, (qrss > srss ? qrss : srss) / 1024 }'
+    for v in "${!VARIANTS[@]}"; do
+        label=${VARIANTS[$v]%%|*}
+        # shellcheck disable=SC2086 # the lists are space-separated
+        awk -v l="ours, $label" -v o="$(median ${vw[$v]})" \
+            -v oc="$(median ${vc[$v]})" -v orss="$(maxof ${vrss[$v]})" \
+            -v q="$q" -v s="$s" 'BEGIN {
+            printf "  %-28s %7.2fs (cpu %6.2fs, %5.1f MiB)  ours/convert %.2f  ours/(convert+sha256sum) %.2f\n",
+                l, o, oc, orss / 1024, (q > 0 ? o / q : 0), (q + s > 0 ? o / (q + s) : 0) }'
+    done
+    echo "  content-sha256 $content"
 }
 
 echo "image: ${SIZE_MB} MiB, half random, half zero; median of $REPEAT runs"
-echo "ours = convert + content SHA-256 + output SHA-256 in one pass (flat SHA-256 of the whole virtual size)"
+echo "ours = one pass: convert + content digest (+ output digest); flat = SHA-256 as sha256sum prints, tree = --tree-digest"
 bench_case "raw -> qcow2" src.raw qcow2 "-O qcow2"
 bench_case "qcow2 -> raw" src.qcow2 raw "-O raw"
 bench_case "raw -> streamOptimized" src.raw vmdk-stream \

@@ -78,6 +78,38 @@ static int end_leaf(vrt_pipe_md *m)
     return EVP_DigestUpdate(m->root, md, 32) == 1 ? 0 : -1;
 }
 
+int vrt_pipe_md_leaf(unsigned char out[32], const uint8_t *buf, size_t len,
+                     const uint8_t *zeros, size_t zeros_len)
+{
+    if (len == VRT_PIPE_LEAF && (!buf || vrt_pipe_is_zero(buf, len))) {
+        pthread_once(&zero_leaf_once, zero_leaf_init);
+        memcpy(out, zero_leaf, 32);
+        return 0;
+    }
+    if (buf)
+        return EVP_Digest(buf, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0
+                                                                         : -1;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    for (size_t done = 0; ok && done < len;) {
+        size_t k = len - done < zeros_len ? len - done : zeros_len;
+        ok = EVP_DigestUpdate(c, zeros, k) == 1;
+        done += k;
+    }
+    ok = ok && EVP_DigestFinal_ex(c, out, &n) == 1;
+    EVP_MD_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+int vrt_pipe_md_add_leaves(vrt_pipe_md *m, const unsigned char *digests,
+                           size_t n)
+{
+    if (!m->tree || m->leaf_fill != 0)
+        return -1;
+    return EVP_DigestUpdate(m->root, digests, 32 * n) == 1 ? 0 : -1;
+}
+
 int vrt_pipe_md_update(vrt_pipe_md *m, const uint8_t *buf, size_t len)
 {
     if (!m->tree)
@@ -89,13 +121,8 @@ int vrt_pipe_md_update(vrt_pipe_md *m, const uint8_t *buf, size_t len)
         if (m->leaf_fill == 0 && take == VRT_PIPE_LEAF) {
             /* A whole leaf at once: a constant when zero. */
             unsigned char md[32];
-            const unsigned char *d = zero_leaf;
-            if (buf && !vrt_pipe_is_zero(buf, take)) {
-                if (EVP_Digest(buf, take, md, NULL, EVP_sha256(), NULL) != 1)
-                    return -1;
-                d = md;
-            }
-            if (EVP_DigestUpdate(m->root, d, 32) != 1)
+            if (vrt_pipe_md_leaf(md, buf, take, m->zeros, m->zeros_len) != 0 ||
+                EVP_DigestUpdate(m->root, md, 32) != 1)
                 return -1;
         } else {
             if (feed(m, m->leaf, buf, take) != 0)
@@ -121,17 +148,6 @@ int vrt_pipe_md_final(vrt_pipe_md *m, char hex[65])
     if (EVP_DigestFinal_ex(m->root, md, &n) != 1 || n != 32)
         return -1;
     vrt_pipe_hex(hex, md);
-    return 0;
-}
-
-/* Starts over (the output digest when the file is read back). */
-int vrt_pipe_md_reset(vrt_pipe_md *m)
-{
-    m->leaf_fill = 0;
-    if (EVP_DigestInit_ex(m->root, EVP_sha256(), NULL) != 1)
-        return -1;
-    if (m->tree && EVP_DigestInit_ex(m->leaf, EVP_sha256(), NULL) != 1)
-        return -1;
     return 0;
 }
 

@@ -67,30 +67,42 @@ int vrt_pipe_out_write(vrt_pipe_out *o, const void *buf, size_t len,
     return 0;
 }
 
-/* Digests the finished file from disk. */
-static int out_reread(vrt_pipe_out *o, uint64_t size, vrt_error *err)
+/* Digests the finished file from disk, through a content digest stage
+ * so that reading overlaps digesting (and the tree's leaves are digested
+ * on every core). */
+static int out_reread(vrt_pipe_out *o, uint64_t size, char hex[65],
+                      vrt_error *err)
 {
-    size_t bufsz = 1u << 20;
-    uint8_t *buf = malloc(bufsz);
+    const size_t bufsz = VRT_PIPE_LEAF;
+    uint8_t *ring[VRT_PIPE_HASH_QUEUE + 1] = {0};
+    uint8_t *zeros = calloc(1, bufsz);
+    vrt_pipe_stage *h = NULL;
     int rc = 0;
-    if (!buf)
+    if (!zeros)
         abort();
-    if (vrt_pipe_md_reset(&o->md) != 0) {
-        rc = vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 init failed.");
-        goto cleanup;
-    }
-    for (uint64_t off = 0; off < size;) {
+    for (size_t i = 0; i < VRT_PIPE_HASH_QUEUE + 1; i++)
+        if (!(ring[i] = malloc(bufsz)))
+            abort();
+    rc = vrt_pipe_hash_new(&h, zeros, bufsz, o->md.tree, err);
+    for (uint64_t off = 0, i = 0; rc == 0 && off < size; off += bufsz, i++) {
         size_t n = size - off < bufsz ? (size_t)(size - off) : bufsz;
+        uint8_t *buf = ring[i % (VRT_PIPE_HASH_QUEUE + 1)];
         rc = vrt_pipe_pread_all(o->fd, buf, n, off, o->path, "written data",
                                 err);
+        int zero = rc == 0 && vrt_pipe_is_zero(buf, n);
+        vrt_pipe_block b = {off, n, zero ? NULL : buf, zero};
         if (rc == 0)
-            rc = out_digest(o, buf, n, err);
-        if (rc != 0)
-            goto cleanup;
-        off += n;
+            rc = h->ops->write(h, &b, err);
     }
-cleanup:
-    free(buf);
+    if (rc == 0) {
+        vrt_pipe_hash_hex(h, hex);
+        if (!hex[0])
+            rc = vrt_error_set(err, VRT_E_INTERNAL, "SHA-256 final failed.");
+    }
+    vrt_pipe_stage_free(h);
+    for (size_t i = 0; i < VRT_PIPE_HASH_QUEUE + 1; i++)
+        free(ring[i]);
+    free(zeros);
     return rc;
 }
 
@@ -106,10 +118,9 @@ int vrt_pipe_out_finish(vrt_pipe_out *o, char hex[65], uint64_t size,
                              strerror(errno));
     if (!o->digest)
         return 0;
-    if (o->in_order && o->pos <= size)
-        rc = out_digest_zeros(o, size - o->pos, err);
-    else
-        rc = out_reread(o, size, err);
+    if (!o->in_order || o->pos > size)
+        return out_reread(o, size, hex, err);
+    rc = out_digest_zeros(o, size - o->pos, err);
     if (rc != 0)
         return rc;
     if (vrt_pipe_md_final(&o->md, hex) != 0)

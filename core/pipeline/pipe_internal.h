@@ -83,8 +83,14 @@ typedef struct vrt_pipe_md {
 int vrt_pipe_md_init(vrt_pipe_md *m, int tree, const uint8_t *zeros,
                      size_t zeros_len);
 int vrt_pipe_md_update(vrt_pipe_md *m, const uint8_t *buf, size_t len);
+/* The tree's leaf digest of len (<= VRT_PIPE_LEAF) bytes of buf, zeros
+ * when NULL; thread-safe, so leaves can be digested in parallel. */
+int vrt_pipe_md_leaf(unsigned char out[32], const uint8_t *buf, size_t len,
+                     const uint8_t *zeros, size_t zeros_len);
+/* Tree only, at a leaf boundary: appends n leaf digests to the root. */
+int vrt_pipe_md_add_leaves(vrt_pipe_md *m, const unsigned char *digests,
+                           size_t n);
 int vrt_pipe_md_final(vrt_pipe_md *m, char hex[65]);
-int vrt_pipe_md_reset(vrt_pipe_md *m);
 void vrt_pipe_md_free(vrt_pipe_md *m); /* a zeroed one too */
 
 /* --- the write stage: output file with an in-order digest ---------------- */

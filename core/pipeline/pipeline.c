@@ -133,7 +133,8 @@ static int job_open_output(job *j, const char *dst, const vrt_pipe_opts *o,
                              strerror(errno));
     j->out.in_order = 1;
     /* A raw file's bytes are the content: one digest serves both. */
-    j->out.digest = o->out_format != VRT_IMG_RAW;
+    j->out.digest = o->out_format != VRT_IMG_RAW &&
+                    !(o->flags & VRT_PIPE_NO_OUTPUT_DIGEST);
     if (vrt_pipe_md_init(&j->out.md, (o->flags & VRT_PIPE_TREE_DIGEST) != 0,
                          j->zeros, j->block) != 0)
         return vrt_error_set(err, VRT_E_INTERNAL,
@@ -274,7 +275,7 @@ int vrt_pipe_convert(vrt_pipe_result *out, const char *src, const char *dst,
                                   err)) != 0 ||
         (rc = job_content_digest(&j, &res, err)) != 0)
         goto cleanup;
-    if (!j.out.digest)
+    if (o->out_format == VRT_IMG_RAW)
         memcpy(res.output_sha256, res.content_sha256, sizeof(res.output_sha256));
     if (!(o->flags & VRT_PIPE_NO_SYNC) && fsync(j.out.fd) != 0) {
         rc = vrt_error_set(err, VRT_E_UNAVAILABLE, "Flushing \"%s\" failed: %s.",

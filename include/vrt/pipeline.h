@@ -51,7 +51,12 @@
  * status fields and imports keep the flat default.  core/pipeline/md.c
  * shows how to recompute it with coreutils. */
 #define VRT_PIPE_TREE_DIGEST 0x4u
-#define VRT_PIPE_FLAGS_ALL_ 0x7u
+/* Convert without the output digest (output_sha256 stays ""), for callers
+ * that digest the bytes where they move them.  The content digest is
+ * always computed.  For raw output the two are one and this changes
+ * nothing. */
+#define VRT_PIPE_NO_OUTPUT_DIGEST 0x8u
+#define VRT_PIPE_FLAGS_ALL_ 0xfu
 
 /* Largest virtual size accepted from an image header (64 TiB). */
 #define VRT_IMG_MAX_SIZE (UINT64_C(64) << 40)
@@ -121,7 +126,7 @@ typedef struct vrt_pipe_result {
     uint64_t zero_bytes;   /* logical bytes skipped as zero */
     uint64_t output_size;  /* bytes of the output file */
     char content_sha256[65];
-    char output_sha256[65]; /* "" without an output */
+    char output_sha256[65]; /* "" without an output or its digest */
     char digest[16];        /* "sha256", or "sha256-tree" (opt-in) */
 } vrt_pipe_result;
 

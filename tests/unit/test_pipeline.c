@@ -439,6 +439,99 @@ static void test_convert_read_back(void **state)
     free(got);
 }
 
+/* The tree digest of a whole buffer, leaf by leaf (the definition). */
+static void tree_hex(char hex[65], const uint8_t *buf, size_t len)
+{
+    size_t nleaves = (len + (1u << 20) - 1) >> 20;
+    unsigned char *leaves = malloc(32 * (nleaves ? nleaves : 1)), md[32];
+    assert_non_null(leaves);
+    for (size_t l = 0; l < nleaves; l++) {
+        size_t off = l << 20, n = len - off < (1u << 20) ? len - off : 1u << 20;
+        EVP_Digest(buf + off, n, leaves + 32 * l, NULL, EVP_sha256(), NULL);
+    }
+    EVP_Digest(leaves, 32 * nleaves, md, NULL, EVP_sha256(), NULL);
+    vrt_pipe_hex(hex, md);
+    free(leaves);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *b = malloc(*len ? *len : 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+/* Tree jobs digest whole-leaf blocks on several threads: the digests
+ * must not depend on the block size (blocks smaller than a leaf go the
+ * serial way), for the content and for an output read back (qcow2).
+ * Without the output digest, qcow2 reports none and raw still reports
+ * its content's. */
+static void test_tree_jobs(void **state)
+{
+    (void)state;
+    enum { SIZE = 9 * (1 << 20) + 4321 };
+    uint8_t *d = calloc(1, SIZE);
+    assert_non_null(d);
+    uint32_t x = 99;
+    for (size_t i = 0; i < SIZE; i++) {
+        size_t leaf = i >> 20;
+        /* Leaves 2, 5 and 6 stay zero; leaf 3 is half zero. */
+        if (leaf == 2 || leaf == 5 || leaf == 6 ||
+            (leaf == 3 && (i & 0xfffff) >= 0x80000))
+            continue;
+        x = x * 1103515245u + 12345u;
+        d[i] = (uint8_t)(x >> 16);
+    }
+    char src[128], dst[128], want[65], out_want[65];
+    snprintf(src, sizeof(src), "%s/tree.raw", tmpdir);
+    FILE *f = fopen(src, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, SIZE, f), SIZE);
+    fclose(f);
+    tree_hex(want, d, SIZE);
+    uint32_t blocks[] = {65536, 1u << 20, 4u << 20};
+    int32_t fmts[] = {VRT_IMG_QCOW2, VRT_IMG_RAW};
+    for (size_t b = 0; b < 3; b++) {
+        for (size_t fi = 0; fi < 2; fi++) {
+            for (int no_out = 0; no_out < 2; no_out++) {
+                vrt_pipe_opts o = VRT_PIPE_OPTS_INIT;
+                vrt_pipe_result res;
+                vrt_error err = VRT_ERROR_INIT;
+                o.out_format = fmts[fi];
+                o.block_size = blocks[b];
+                o.flags = VRT_PIPE_TREE_DIGEST |
+                          (no_out ? VRT_PIPE_NO_OUTPUT_DIGEST : 0);
+                snprintf(dst, sizeof(dst), "%s/tree.out", tmpdir);
+                if (vrt_pipe_convert(&res, src, dst, &o, &err) != 0)
+                    fail_msg("block %u: %s", blocks[b], err.message);
+                assert_string_equal(res.digest, "sha256-tree");
+                assert_string_equal(res.content_sha256, want);
+                size_t len = 0;
+                uint8_t *out = slurp(dst, &len);
+                tree_hex(out_want, out, len);
+                free(out);
+                if (fmts[fi] == VRT_IMG_RAW)
+                    assert_string_equal(res.output_sha256, want);
+                else if (no_out)
+                    assert_string_equal(res.output_sha256, "");
+                else
+                    assert_string_equal(res.output_sha256, out_want);
+                o.in_format = fmts[fi];
+                assert_int_equal(vrt_pipe_hash(&res, dst, &o, &err), 0);
+                assert_string_equal(res.content_sha256, want);
+            }
+        }
+    }
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -452,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_md_tree),
         cmocka_unit_test_setup_teardown(test_convert_read_back, make_disk,
                                         drop_disk),
+        cmocka_unit_test_setup_teardown(test_tree_jobs, make_disk, drop_disk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

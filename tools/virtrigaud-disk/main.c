@@ -33,7 +33,10 @@ static const char usage[] =
     "      --no-sync           do not fsync DEST at the end (as qemu-img)\n"
     "      --tree-digest       print content-sha256-tree and output-sha256-tree\n"
     "                          (SHA-256 of the SHA-256s of 1 MiB leaves: faster\n"
-    "                          on sparse disks, not comparable with sha256sum)\n"
+    "                          on sparse disks and digested on every core; not\n"
+    "                          comparable with sha256sum)\n"
+    "      --no-output-digest  convert without output-sha256 (the content\n"
+    "                          digest is always computed)\n"
     "  -p, --progress          print progress to stderr\n"
     "  -j, --json              print the result as JSON\n"
     "  -h, --help              this text\n"
@@ -94,8 +97,10 @@ static void print_result(const vrt_pipe_result *r, int json, int with_output)
                r->virtual_size, r->data_bytes, r->zero_bytes,
                tree ? "Tree" : "", r->content_sha256);
         if (with_output)
-            printf(",\"outputSize\":%" PRIu64 ",\"outputSha256%s\":\"%s\"",
-                   r->output_size, tree ? "Tree" : "", r->output_sha256);
+            printf(",\"outputSize\":%" PRIu64, r->output_size);
+        if (with_output && r->output_sha256[0])
+            printf(",\"outputSha256%s\":\"%s\"", tree ? "Tree" : "",
+                   r->output_sha256);
         printf("}\n");
         return;
     }
@@ -105,7 +110,8 @@ static void print_result(const vrt_pipe_result *r, int json, int with_output)
     printf("content-%s: %s\n", r->digest, r->content_sha256);
     if (with_output) {
         printf("output-size: %" PRIu64 "\n", r->output_size);
-        printf("output-%s: %s\n", r->digest, r->output_sha256);
+        if (r->output_sha256[0])
+            printf("output-%s: %s\n", r->digest, r->output_sha256);
     }
 }
 
@@ -157,6 +163,7 @@ int main(int argc, char **argv)
         {"no-backing", no_argument, NULL, 'B'},
         {"no-sync", no_argument, NULL, 'S'},
         {"tree-digest", no_argument, NULL, 'T'},
+        {"no-output-digest", no_argument, NULL, 'D'},
         {"progress", no_argument, NULL, 'p'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
@@ -212,6 +219,9 @@ int main(int argc, char **argv)
             break;
         case 'T':
             o.flags |= VRT_PIPE_TREE_DIGEST;
+            break;
+        case 'D':
+            o.flags |= VRT_PIPE_NO_OUTPUT_DIGEST;
             break;
         case 'p':
             prog.on = 1;
