@@ -589,6 +589,36 @@ static int create_target(mig *m, const cJSON *src_vm, const char *disk_id,
     return 0;
 }
 
+/* spec.source.powerOffBeforeMigration: the source VM's spec says Off
+ * (so that its own controller shuts it down, gracefully where it can, and
+ * does not start it again), and the migration waits for it to be Off.
+ * The source stays off afterwards, whatever the outcome.  0 = waiting. */
+static int power_off_source(mig *m, const cJSON *src_vm, const char *vm_name)
+{
+    const char *want = sget(cJSON_GetObjectItem(src_vm, "spec"), "powerState");
+    if (!want || strcmp(want, "Off") != 0) {
+        char p[600];
+        cJSON *resp = NULL, *body = cJSON_CreateObject();
+        long code = 0;
+        vrt_error err = VRT_ERROR_INIT;
+        cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "spec"), "powerState", "Off");
+        vrt_object_path(p, sizeof(p), "virtualmachines", m->ns, vm_name);
+        int rc = vrt_kube_request(&resp, &code, m->c->kube, "PATCH", p,
+                                  "application/merge-patch+json", body, &err);
+        cJSON_Delete(body);
+        cJSON_Delete(resp);
+        if (rc != VRT_OK || code >= 300)
+            return fail_step(m, "Powering off the source",
+                             err.message[0] ? err.message : "refused");
+        vrt_event(m->c->events, m->obj, KIND, "Normal", "PoweringOffSource", "Migrate",
+                  "Set spec.powerState Off on VirtualMachine %s "
+                  "(spec.source.powerOffBeforeMigration).", vm_name);
+    }
+    vrt_json_set_str(m->status, "message", "Waiting for the source VirtualMachine to "
+                     "power off (spec.source.powerOffBeforeMigration).");
+    return 0;
+}
+
 /* Runs the steps from where status says; 0 = finished or waiting (then
  * *requeue says when), -1 = a step failed (m->why). */
 static int run(mig *m, long *requeue)
@@ -673,6 +703,13 @@ static int run(mig *m, long *requeue)
      * no snapshot (and libvirt cannot export as of an internal one). */
     const char *sps = sget(cJSON_GetObjectItem(src_vm, "status"), "powerState");
     int src_off = sps && strcmp(sps, "Off") == 0;
+    if (!src_off && cJSON_IsTrue(spec_at(m, "source", "powerOffBeforeMigration")) &&
+        !sget(sub(m->status, "storageInfo"), "uploadedAt")) {
+        rc = power_off_source(m, src_vm, vm_name);
+        if (rc == 0)
+            *requeue = 2000;
+        goto done;
+    }
     const char *snap_id = sget(m->status, "snapshotID");
     const char *snap_ref = sget(spec_at(m, "source", "snapshotRef"), "name");
     if (!snap_id && snap_ref) {

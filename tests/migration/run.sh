@@ -144,6 +144,38 @@ t_wait_jp "a target that cannot import: Failed, saying so" vmmigration/m3 \
 mig m4 nowhere2 new "" s3
 t_wait_jp "s3 staging without spec.storage.s3: Failed, naming it" vmmigration/m4 \
     '{.status.phase}/{.status.message}' '^Failed/spec\.storage\.s3 is required when spec\.storage\.type is s3\.$'
+# powerOffBeforeMigration: the source is shut down through its own spec,
+# then exported as it is, without a snapshot, and stays off.
+cat >"$D/off.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VirtualMachine
+metadata: {name: app-off}
+spec:
+  providerRef: {name: old}
+  classRef: {name: small}
+  imageRef: {name: img}
+  powerState: "On"
+---
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata: {name: m5}
+spec:
+  source: {vmRef: {name: app-off}, powerOffBeforeMigration: true}
+  target: {name: app-off-moved, providerRef: {name: new}}
+  storage: {type: pvc}
+YAML
+t_run "a running VM" k apply -f <(sed -n '1,/^---$/p' "$D/off.yaml" | sed '$d')
+t_wait_jp "... is Running" vm/app-off '{.status.phase}' '^Running$'
+t_run "migrate it with powerOffBeforeMigration" k apply -f "$D/off.yaml"
+t_wait_jp "the migration is Ready" vmmigration/m5 '{.status.phase}' '^Ready$' 60
+t_grep "the source's spec was set to Off" '^Off$' jp vm/app-off '{.spec.powerState}'
+t_grep "and the source is off" '^Off$' jp vm/app-off '{.status.powerState}'
+t_grep "a PoweringOffSource event says why" 'PoweringOffSource' evreasons m5
+t_eq "no snapshot was taken of the stopped source" 0 \
+    "$(evreasons m5 | grep -c Snapshotting)"
+t_grep "the disk read back matches the source" '^true$' \
+    jp vmmigration/m5 '{.status.validationResults.checksumMatch}'
+
 # --- the same from vrtg -------------------------------------------------------------
 vrtg() { "$BUILD/bin/vrtg" --kubeconfig "$KUBECONFIG" "$@"; }
 t_grep "vrtg migrate --follow ends with the migrated VM and its checksum" \

@@ -222,9 +222,11 @@ static int op_snapshot_create(op_args *a, vrt_error *err)
     return rc;
 }
 
-static int op_snapshot_delete(op_args *a, vrt_error *err)
+/* delete and revert share a signature: (vm, snapshot) -> task. */
+typedef __typeof__(((vrt_provider *)0)->snapshot_delete) snapshot_fn;
+
+static int snapshot_task(op_args *a, snapshot_fn fn, vrt_error *err)
 {
-    NEED(a->s, snapshot_delete);
     CALL_SETUP(a->s, a->req);
     vrt_task_ref task = {{0}};
     int rc = fn(&task, CONN(a->s), &call, STR(a->req, "vm"),
@@ -233,15 +235,16 @@ static int op_snapshot_delete(op_args *a, vrt_error *err)
     return rc;
 }
 
+static int op_snapshot_delete(op_args *a, vrt_error *err)
+{
+    NEED(a->s, snapshot_delete);
+    return snapshot_task(a, fn, err);
+}
+
 static int op_snapshot_revert(op_args *a, vrt_error *err)
 {
     NEED(a->s, snapshot_revert);
-    CALL_SETUP(a->s, a->req);
-    vrt_task_ref task = {{0}};
-    int rc = fn(&task, CONN(a->s), &call, STR(a->req, "vm"),
-                STR(a->req, "snapshot"), FLAGS(a->req), err);
-    put_task(a->reply, &task);
-    return rc;
+    return snapshot_task(a, fn, err);
 }
 
 static int op_clone(op_args *a, vrt_error *err)
