@@ -15,6 +15,8 @@
 
 struct vrt_metrics_server {
     struct MHD_Daemon *daemon;
+    vrt_metrics_ready_fn ready; /* NULL: always ready */
+    void *ready_opaque;
 };
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
@@ -22,37 +24,55 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
-    (void)cls;
+    vrt_metrics_server *s = cls;
     (void)version;
     (void)upload;
     (void)upload_size;
     (void)con_cls;
     int get = strcmp(method, "GET") == 0;
-    /* The Deployment's probes: the process answers, so it is alive; a
-     * standby that is not the leader is ready too, so that a rolling
-     * update does not wait for a leader. */
-    int probe = get && (strcmp(url, "/healthz") == 0 ||
-                        strcmp(url, "/readyz") == 0 ||
-                        strcmp(url, "/livez") == 0);
-    int ok = probe || (get && strcmp(url, "/metrics") == 0);
-    char *body = probe ? strdup("ok\n")
-                 : ok  ? vrt_metrics_render()
-                       : strdup("404 page not found\n");
+    /* The Deployment's probes: the process answers, so it is alive.  In
+     * the manager a standby that is not the leader is ready too, so that
+     * a rolling update does not wait for a leader; a server with a
+     * readiness check (the provider host) is ready when it says so. */
+    int live = get && (strcmp(url, "/healthz") == 0 ||
+                       strcmp(url, "/livez") == 0);
+    int readyz = get && strcmp(url, "/readyz") == 0;
+    int metrics = get && strcmp(url, "/metrics") == 0;
+    int code = live || readyz || metrics ? 200 : 404;
+    char *body = NULL;
+    if (readyz && s->ready) {
+        char why[200] = "";
+        if (!s->ready(s->ready_opaque, why, sizeof(why))) {
+            code = 503;
+            if (asprintf(&body, "not ready: %s\n", why) < 0)
+                body = NULL;
+        }
+    }
+    if (!body)
+        body = metrics ? vrt_metrics_render()
+               : code == 404 ? strdup("404 page not found\n")
+                             : strdup("ok\n");
     if (!body)
         abort();
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         strlen(body), body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(resp, "Content-Type",
-                            ok && !probe
-                                ? "text/plain; version=0.0.4; charset=utf-8"
-                                : "text/plain");
-    enum MHD_Result r = MHD_queue_response(conn, ok ? 200 : 404, resp);
+                            metrics ? "text/plain; version=0.0.4; charset=utf-8"
+                                    : "text/plain");
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)code, resp);
     MHD_destroy_response(resp);
     return r;
 }
 
 int vrt_metrics_serve(vrt_metrics_server **out, const char *addr,
                       vrt_error *err)
+{
+    return vrt_metrics_serve_ready(out, addr, NULL, NULL, err);
+}
+
+int vrt_metrics_serve_ready(vrt_metrics_server **out, const char *addr,
+                            vrt_metrics_ready_fn ready, void *opaque,
+                            vrt_error *err)
 {
     char host[64] = "0.0.0.0";
     const char *colon = strrchr(addr, ':');
@@ -71,8 +91,10 @@ int vrt_metrics_serve(vrt_metrics_server **out, const char *addr,
     vrt_metrics_server *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
+    s->ready = ready;
+    s->ready_opaque = opaque;
     s->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port,
-                                 NULL, NULL, on_request, NULL,
+                                 NULL, NULL, on_request, s,
                                  MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);

@@ -49,6 +49,13 @@ char *vrt_metrics_render(void);
 typedef struct vrt_metrics_server vrt_metrics_server;
 int vrt_metrics_serve(vrt_metrics_server **out, const char *addr,
                       vrt_error *err);
+/* The same, with GET /readyz answering 503 "not ready: WHY" while
+ * ready() returns 0 (it fills why; called from the server's thread).
+ * /healthz and /livez stay 200 while the process answers. */
+typedef int (*vrt_metrics_ready_fn)(void *opaque, char *why, size_t size);
+int vrt_metrics_serve_ready(vrt_metrics_server **out, const char *addr,
+                            vrt_metrics_ready_fn ready, void *opaque,
+                            vrt_error *err);
 void vrt_metrics_server_stop(vrt_metrics_server *s); /* NULL-safe */
 
 /* Frees every family (at exit, so leak checkers stay quiet). */

@@ -160,6 +160,43 @@ if start_host PLAIN --plugin "$MOCK" --listen "unix:$D/plain.sock" --insecure; t
     t_stop "$PLAIN"
 fi
 
+# Probes (--metrics-addr): /healthz while the host answers, /readyz 503
+# while no worker runs the plugin.  Killing the worker again and again
+# makes the supervisor pause before each restart (a crash loop), which
+# leaves a window to see the 503 in.
+HEALTH_PORT=$(t_free_port)
+if start_host PROBE --plugin "$MOCK" --listen "unix:$D/probe.sock" --insecure \
+    --metrics-addr "127.0.0.1:$HEALTH_PORT"; then
+    probe() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$HEALTH_PORT$1"; }
+    t_eq "GET /healthz answers 200" 200 "$(probe /healthz)"
+    t_eq "GET /readyz answers 200 with the worker up" 200 "$(probe /readyz)"
+    t_grep "GET /metrics serves the text format" '^# (HELP|TYPE) ' \
+        curl -s --max-time 5 "http://127.0.0.1:$HEALTH_PORT/metrics"
+    seen='' end=$((SECONDS + 15))
+    while [ -z "$seen" ] && [ "$SECONDS" -lt "$end" ]; do
+        w=$(pgrep -P "$PROBE" | head -n 1)
+        [ -n "$w" ] && kill -9 "$w" 2>/dev/null
+        for _ in 1 2 3 4 5; do
+            body=$(curl -s --max-time 5 "http://127.0.0.1:$HEALTH_PORT/readyz")
+            case $body in "not ready: the plugin's worker is restarting"*) seen=$body; break ;; esac
+            sleep 0.05
+        done
+    done
+    t_eq "GET /readyz says not ready while the worker restarts" \
+        "not ready: the plugin's worker is restarting" "$seen"
+    code='' end=$((SECONDS + 20))
+    while [ "$SECONDS" -lt "$end" ]; do
+        code=$(probe /readyz)
+        [ "$code" = 200 ] && break
+        sleep 0.2
+    done
+    t_eq "... and ready again once it runs" 200 "$code"
+    t_eq "the host itself stayed up" 0 "$(kill -0 "$PROBE" 2>/dev/null; echo $?)"
+    t_stop "$PROBE"
+fi
+t_run_fails "a bad --metrics-addr is refused at start" \
+    "$HOST" --plugin "$MOCK" --listen "unix:$D/bad.sock" --insecure --metrics-addr nowhere
+
 # The host's own credentials (--credentials-dir, a mounted Secret's
 # layout): the plugin reads them there, the manager sends none.
 mkdir -p "$D/creds"

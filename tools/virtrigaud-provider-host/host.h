@@ -25,6 +25,7 @@ typedef struct host_opts {
     const char **allowed_sans;
     size_t nallowed;
     const char *credentials_dir; /* the host's own credentials, or NULL */
+    const char *metrics_addr;    /* probes and /metrics over HTTP, or NULL */
     int insecure;
     int skip_perms;
     int worker_fd; /* >= 0: this process is the worker */

@@ -49,6 +49,11 @@ static void usage(FILE *out)
         "                        (a mounted Secret): secret_get reads DIR/KEY\n"
         "                        and never asks the manager\n"
         "  --skip-plugin-perms   do not check the plugin file's owner and mode\n"
+        "  --metrics-addr ADDR   serve plain HTTP on IPV4:PORT for probes:\n"
+        "                        GET /healthz (the host answers), /readyz\n"
+        "                        (503 while no worker runs the plugin) and\n"
+        "                        /metrics; unauthenticated, so bind it to\n"
+        "                        loopback or a pod address\n"
         "  --help                this text\n"
         "  --version             the version and protocol version\n"
         "\n"
@@ -72,7 +77,8 @@ static void usage(FILE *out)
 static int parse(host_opts *o, int argc, char **argv)
 {
     enum { O_PLUGIN = 256, O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_SAN,
-           O_INSECURE, O_PERMS, O_WORKER, O_HELP, O_VERSION, O_CREDS };
+           O_INSECURE, O_PERMS, O_WORKER, O_HELP, O_VERSION, O_CREDS,
+           O_METRICS };
     static const struct option longs[] = {
         {"plugin", required_argument, NULL, O_PLUGIN},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -84,6 +90,7 @@ static int parse(host_opts *o, int argc, char **argv)
         {"insecure", no_argument, NULL, O_INSECURE},
         {"skip-plugin-perms", no_argument, NULL, O_PERMS},
         {"credentials-dir", required_argument, NULL, O_CREDS},
+        {"metrics-addr", required_argument, NULL, O_METRICS},
         {"worker-fd", required_argument, NULL, O_WORKER},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
@@ -107,6 +114,7 @@ static int parse(host_opts *o, int argc, char **argv)
         case O_INSECURE: o->insecure = 1; break;
         case O_PERMS: o->skip_perms = 1; break;
         case O_CREDS: o->credentials_dir = optarg; break;
+        case O_METRICS: o->metrics_addr = optarg; break;
         case O_WORKER: o->worker_fd = atoi(optarg); break;
         case O_HELP: usage(stdout); exit(0);
         case O_VERSION:

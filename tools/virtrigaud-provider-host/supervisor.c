@@ -8,6 +8,7 @@
 
 #include <vrt/clock.h>
 #include <vrt/log.h>
+#include <vrt/metrics.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -383,6 +384,36 @@ static void start_relay(int fd)
     pthread_attr_destroy(&attr);
 }
 
+/* /readyz: a worker runs the plugin (and, with TLS, certificates are
+ * loaded).  Between a worker's crash and its restart the host is alive
+ * but not ready. */
+static int ready(void *opaque, char *why, size_t size)
+{
+    (void)opaque;
+    pthread_mutex_lock(&lock);
+    int worker = worker_pid > 0, tls = tls_ctx != NULL;
+    pthread_mutex_unlock(&lock);
+    if (!worker)
+        snprintf(why, size, "the plugin's worker is restarting");
+    else if (!tls && !opts->insecure)
+        snprintf(why, size, "no TLS certificates are loaded");
+    return worker && (tls || opts->insecure);
+}
+
+static void stop_worker(void)
+{
+    pthread_mutex_lock(&lock);
+    pid_t w = worker_pid;
+    if (worker_ctl >= 0)
+        close(worker_ctl);
+    worker_ctl = -1;
+    pthread_mutex_unlock(&lock);
+    if (w > 0) {
+        kill(w, SIGTERM);
+        waitpid(w, NULL, 0);
+    }
+}
+
 int supervisor_main(const host_opts *o, char **argv)
 {
     opts = o;
@@ -416,6 +447,16 @@ int supervisor_main(const host_opts *o, char **argv)
     uint64_t started_at = vrt_now_ms(), restart_at = 0;
     if (spawn_worker() != 0)
         return 1;
+    vrt_metrics_server *probes = NULL;
+    vrt_error err = VRT_ERROR_INIT;
+    if (o->metrics_addr &&
+        vrt_metrics_serve_ready(&probes, o->metrics_addr, ready, NULL,
+                                &err) != VRT_OK) {
+        fprintf(stderr, "virtrigaud-provider-host: %s\n", err.message);
+        stop_worker();
+        close(lfd);
+        return 2;
+    }
     printf("virtrigaud-provider-host %s: serving plugin \"%s\" on %s (%s), "
            "protocol %d\n",
            HOST_VERSION, o->plugin, shown,
@@ -473,16 +514,8 @@ int supervisor_main(const host_opts *o, char **argv)
                 start_relay(fd);
         }
     }
-    pthread_mutex_lock(&lock);
-    pid_t w = worker_pid;
-    if (worker_ctl >= 0)
-        close(worker_ctl);
-    worker_ctl = -1;
-    pthread_mutex_unlock(&lock);
-    if (w > 0) {
-        kill(w, SIGTERM);
-        waitpid(w, NULL, 0);
-    }
+    vrt_metrics_server_stop(probes);
+    stop_worker();
     close(lfd);
     if (strncmp(o->listen, "unix:", 5) == 0)
         unlink(o->listen + 5);
