@@ -94,6 +94,22 @@ static void retire(hash_state *h)
     }
 }
 
+/* With the lock held: digests the oldest block no thread has taken,
+ * dropping the lock meanwhile. */
+static void take_one(hash_state *h)
+{
+    slot *s = &h->slots[h->taken++ % VRT_PIPE_HASH_QUEUE];
+    pthread_mutex_unlock(&h->mu);
+    /* One worker when flat: blocks reach the root in order. */
+    int ok = h->parallel ? digest_leaves(h, s) : digest(h, s->data, s->len);
+    pthread_mutex_lock(&h->mu);
+    if (!ok)
+        h->failed = 1;
+    s->done = 1;
+    retire(h);
+    pthread_cond_broadcast(&h->cv);
+}
+
 static void *worker(void *arg)
 {
     hash_state *h = arg;
@@ -106,16 +122,7 @@ static void *worker(void *arg)
         }
         if (h->taken == h->head)
             break;
-        slot *s = &h->slots[h->taken++ % VRT_PIPE_HASH_QUEUE];
-        pthread_mutex_unlock(&h->mu);
-        /* One worker when flat: blocks reach the root in order. */
-        int ok = h->parallel ? digest_leaves(h, s) : digest(h, s->data, s->len);
-        pthread_mutex_lock(&h->mu);
-        if (!ok)
-            h->failed = 1;
-        s->done = 1;
-        retire(h);
-        pthread_cond_broadcast(&h->cv);
+        take_one(h);
     }
     pthread_mutex_unlock(&h->mu);
     return NULL;
@@ -152,8 +159,14 @@ static int hash_write(vrt_pipe_stage *s, const vrt_pipe_block *b,
         rc = !digest(h, data, b->len); /* no thread: digest in place */
     } else {
         pthread_mutex_lock(&h->mu);
-        while (h->head - h->tail >= VRT_PIPE_HASH_QUEUE)
-            pthread_cond_wait(&h->cv, &h->mu);
+        /* A full queue: rather than wait, the job's own thread digests
+         * leaves too (the tree only; a flat digest has one order). */
+        while (h->head - h->tail >= VRT_PIPE_HASH_QUEUE) {
+            if (h->parallel && h->taken != h->head)
+                take_one(h);
+            else
+                pthread_cond_wait(&h->cv, &h->mu);
+        }
         rc = h->failed;
         slot *q = &h->slots[h->head % VRT_PIPE_HASH_QUEUE];
         q->data = data;
