@@ -589,6 +589,20 @@ static int create_target(mig *m, const cJSON *src_vm, const char *disk_id,
     return 0;
 }
 
+/* Checksums in status: a flat SHA-256 as the bare hex sha256sum prints;
+ * the tree digest (--migration-digest sha256-tree) prefixed, so that the
+ * two are never compared with each other. */
+#define TREE_PREFIX "sha256-tree:"
+
+static const char *digest_str(char *buf, size_t size, const vrt_pipe_result *r,
+                              const char *hex)
+{
+    if (!hex[0] || strcmp(r->digest, "sha256-tree") != 0)
+        return hex;
+    snprintf(buf, size, TREE_PREFIX "%s", hex);
+    return buf;
+}
+
 /* spec.source.powerOffBeforeMigration: the source VM's spec says Off
  * (so that its own controller shuts it down, gracefully where it can, and
  * does not start it again), and the migration waits for it to be Off.
@@ -784,7 +798,8 @@ static int run(mig *m, long *requeue)
         vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
         po.in_format = efmt;
         po.out_format = ifmt;
-        po.flags = VRT_PIPE_NO_BACKING;
+        po.flags = VRT_PIPE_NO_BACKING |
+                   (m->c->opts.migration_tree_digest ? VRT_PIPE_TREE_DIGEST : 0);
         po.progress = report;
         po.progress_opaque = m;
         vrt_pipe_result pr;
@@ -792,8 +807,11 @@ static int run(mig *m, long *requeue)
             fail_step(m, "Converting", err.message);
             goto done;
         }
-        vrt_json_set_str(di, "sourceChecksum", pr.content_sha256);
-        vrt_json_set_str(di, "checksum", pr.output_sha256);
+        char sum[96];
+        vrt_json_set_str(di, "sourceChecksum", digest_str(sum, sizeof(sum), &pr,
+                                                          pr.content_sha256));
+        vrt_json_set_str(di, "checksum", digest_str(sum, sizeof(sum), &pr,
+                                                    pr.output_sha256));
         char sz[32];
         snprintf(sz, sizeof(sz), "%llu", (unsigned long long)pr.virtual_size);
         vrt_json_set_str(di, "sourceSize", sz);
@@ -819,13 +837,20 @@ static int run(mig *m, long *requeue)
         if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, m->local, vname, 0) == 0) {
             vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
             po.in_format = ifmt;
+            /* The source's digest says how it was made (a restart may
+             * have changed --migration-digest since). */
+            const char *src_sum = sget(di, "sourceChecksum");
+            if (src_sum && strncmp(src_sum, TREE_PREFIX, strlen(TREE_PREFIX)) == 0)
+                po.flags |= VRT_PIPE_TREE_DIGEST;
             vrt_pipe_result pr;
             if (vrt_pipe_hash(&pr, vpath, &po, &err) != VRT_OK) {
                 fail_step(m, "Verifying", err.message);
                 goto done;
             }
-            vrt_json_set_str(di, "targetChecksum", pr.content_sha256);
-            int same = strcmp(pr.content_sha256, sget(di, "sourceChecksum")) == 0;
+            char sum[96];
+            vrt_json_set_str(di, "targetChecksum", digest_str(sum, sizeof(sum), &pr,
+                                                              pr.content_sha256));
+            int same = strcmp(sget(di, "targetChecksum"), sget(di, "sourceChecksum")) == 0;
             cJSON_DeleteItemFromObjectCaseSensitive(vr, "checksumMatch");
             cJSON_AddBoolToObject(vr, "checksumMatch", same);
             flush(m);

@@ -24,6 +24,9 @@ typedef struct vrt_controller_opts {
                                  or CIDRs that S3/SFTP staging endpoints may
                                  use even when loopback, link-local...;
                                  NULL = none (vrt/staging.h) */
+    int migration_tree_digest; /* VMMigration checksums as "sha256-tree:HEX"
+                                 (vrt/pipeline.h VRT_PIPE_TREE_DIGEST)
+                                 instead of the flat SHA-256 */
 } vrt_controller_opts;
 
 /* Starts informers and workers.  `kube` and `reg` must outlive it. */

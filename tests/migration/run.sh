@@ -292,4 +292,26 @@ t_eq "the content SHA-256 is that of the whole exported disk" \
 t_eq "and the disk read back from the target matches it" \
     "$(jp vmmigration/big '{.status.diskInfo.sourceChecksum}')" \
     "$(jp vmmigration/big '{.status.diskInfo.targetChecksum}')"
+t_stop "$M3"
+
+# --- --migration-digest sha256-tree --------------------------------------------------
+rc=0; "$BUILD/bin/virtrigaud-manager" --standalone --data-dir "$D/nope" \
+    --migration-digest md5 >/dev/null 2>&1 || rc=$?
+t_eq "--migration-digest md5 is a usage error (exit 2)" 2 "$rc"
+t_start_manager M4 "$D/data4" --staging-dir "$D/staging4" \
+    --migration-digest sha256-tree || t_done
+t_run "a manager with --migration-digest sha256-tree, the same VM" k apply -f "$D/base.yaml"
+t_run "... Ready" timeout 40 kubectl wait --for=condition=Ready vm/app --timeout=30s
+mig tree app-tree new "diskFormat: qcow2, cleanupPolicy: Never"
+t_wait_jp "the migration reaches Ready" vmmigration/tree '{.status.phase}' '^Ready$' 60
+tsum=$(jp vmmigration/tree '{.status.diskInfo.sourceChecksum}')
+t_grep "its checksums are marked as tree digests" '^sha256-tree:[0-9a-f]{64}$' echo "$tsum"
+# The tree digest by its definition, with coreutils (bench/README.md).
+want=$(split -b 1M --filter='sha256sum | cut -c1-64' "$D/staging4/default-tree/export.raw" |
+    tr -d '\n' | tr a-f A-F | basenc --base16 -d | sha256sum | cut -d' ' -f1)
+t_eq "it is the tree digest of the exported disk, by coreutils" "sha256-tree:$want" "$tsum"
+t_eq "the disk read back from the target has the same one" "$tsum" \
+    "$(jp vmmigration/tree '{.status.diskInfo.targetChecksum}')"
+t_grep "checksumMatch is true" '^true$' \
+    jp vmmigration/tree '{.status.validationResults.checksumMatch}'
 t_done

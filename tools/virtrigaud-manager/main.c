@@ -88,6 +88,11 @@ static void usage(FILE *out)
         "                         link-local, unspecified and multicast\n"
         "                         addresses are refused (169.254.169.254\n"
         "                         always is), with it only listed hosts pass\n"
+        "  --migration-digest ALG sha256 (default: what sha256sum of the raw\n"
+        "                         disk prints) or sha256-tree (SHA-256 of the\n"
+        "                         SHA-256s of 1 MiB pieces: zero pieces are\n"
+        "                         free, pieces hash on every core; recorded\n"
+        "                         as \"sha256-tree:HEX\")\n"
         "  --no-controller        serve the API only (standalone)\n"
         "\n"
         "General:\n"
@@ -106,7 +111,7 @@ int main(int argc, char **argv)
            OPT_KUBECONFIG, OPT_WORKERS, OPT_NO_CONTROLLER, OPT_HISTORY,
            OPT_ELECT, OPT_ELECT_NS, OPT_ELECT_NAME, OPT_ELECT_LEASE,
            OPT_METRICS, OPT_CLIENT_CA, OPT_CLIENT_CRL, OPT_CALL_TIMEOUT, OPT_STAGING,
-           OPT_ALLOWED_HOSTS };
+           OPT_ALLOWED_HOSTS, OPT_MIG_DIGEST };
     static const struct option opts[] = {
         {"standalone", no_argument, NULL, OPT_STANDALONE},
         {"data-dir", required_argument, NULL, OPT_DATA},
@@ -125,6 +130,7 @@ int main(int argc, char **argv)
         {"call-timeout", required_argument, NULL, OPT_CALL_TIMEOUT},
         {"staging-dir", required_argument, NULL, OPT_STAGING},
         {"migration-storage-allowed-hosts", required_argument, NULL, OPT_ALLOWED_HOSTS},
+        {"migration-digest", required_argument, NULL, OPT_MIG_DIGEST},
         {"no-controller", no_argument, NULL, OPT_NO_CONTROLLER},
         {"watch-history", required_argument, NULL, OPT_HISTORY},
         {"metrics-addr", required_argument, NULL, OPT_METRICS},
@@ -199,6 +205,14 @@ int main(int argc, char **argv)
         }
         case OPT_STAGING: co.staging_dir = optarg; break;
         case OPT_ALLOWED_HOSTS: co.storage_allowed_hosts = optarg; break;
+        case OPT_MIG_DIGEST:
+            if (strcmp(optarg, "sha256") != 0 && strcmp(optarg, "sha256-tree") != 0) {
+                fprintf(stderr, "virtrigaud-manager: --migration-digest \"%s\" "
+                                "is not sha256 or sha256-tree.\n", optarg);
+                return 2;
+            }
+            co.migration_tree_digest = strcmp(optarg, "sha256-tree") == 0;
+            break;
         case OPT_CALL_TIMEOUT: {
             long t = strtol(optarg, &end, 10);
             if (*end || t < 1 || t > 86400) {
