@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ typedef struct job {
     /* Blocks in flight: the one being read and encoded, and those the
      * hash thread may still hold (see VRT_PIPE_HASH_QUEUE). */
     uint8_t *ring[VRT_PIPE_HASH_QUEUE + 1];
+    void *ring_mem; /* one allocation holds the ring's blocks */
     uint8_t *zeros; /* one block of zeros */
     size_t block;
 } job;
@@ -42,9 +44,23 @@ static void job_free(job *j)
     if (j->out.fd >= 0)
         close(j->out.fd);
     vrt_pipe_md_free(&j->out.md);
-    for (size_t i = 0; i < sizeof(j->ring) / sizeof(j->ring[0]); i++)
-        free(j->ring[i]);
+    free(j->ring_mem);
     free(j->zeros);
+}
+
+/* The ring's memory, 2 MiB-aligned and marked for transparent huge
+ * pages: every block is copied from or to the page cache, and with huge
+ * pages those copies take fewer TLB misses (a third less system time for
+ * qcow2 -> raw here, where the kernel gives huge pages only on request). */
+static void *ring_alloc(size_t size)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t rounded = (size + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded) != 0)
+        abort();
+    (void)madvise(p, rounded, MADV_HUGEPAGE);
+    return p;
 }
 
 static int opts_check(const vrt_pipe_opts *o, vrt_error *err)
@@ -82,9 +98,10 @@ static int job_open(job *j, const char *src, const vrt_pipe_opts *o,
     /* Encoders work in whole clusters: a block holds at least one. */
     if (o->cluster_size > j->block)
         j->block = o->cluster_size;
-    for (size_t i = 0; i < sizeof(j->ring) / sizeof(j->ring[0]); i++)
-        if (!(j->ring[i] = malloc(j->block)))
-            abort();
+    size_t nring = sizeof(j->ring) / sizeof(j->ring[0]);
+    j->ring_mem = ring_alloc(nring * j->block);
+    for (size_t i = 0; i < nring; i++)
+        j->ring[i] = (uint8_t *)j->ring_mem + i * j->block;
     j->zeros = calloc(1, j->block);
     if (!j->zeros)
         abort();
