@@ -522,7 +522,8 @@ typedef struct vrt_provider {
                          const char *disk_id, uint32_t flags, vrt_error *err);
 
     /* Disk export as a pull stream.  *out is owned by the caller until
-     * stream_close.  *size receives the stream length when known, else 0. */
+     * stream_close.  *size receives the stream length when known (the
+     * bytes it will deliver, from spec->offset on), else 0. */
     int32_t (*disk_export_open)(vrt_stream **out, uint64_t *size,
                                 vrt_conn *conn, const vrt_call *call,
                                 const vrt_export_spec *spec, uint32_t flags,

@@ -274,6 +274,12 @@ opened:;
     }
     free(buf);
     vrt_p_stream_close(s);
+    if (!rc && total && done != total) {
+        char why[160];
+        snprintf(why, sizeof(why), "the disk stream ended at byte %llu of %llu",
+                 (unsigned long long)done, (unsigned long long)total);
+        rc = fail_step(m, "Export", why);
+    }
     if (rc) {
         vrt_stage_writer_abandon(w);
         return rc;
@@ -509,7 +515,7 @@ static int open_stage(mig *m, int connect)
         rc = vrt_stage_open_s3(&m->stage, &c3, &err);
     } else {
         const char *base = sget(cfg, "path");
-        snprintf(prefix, sizeof(prefix), "%s/%s-%s", base ? base : "", m->ns, m->name);
+        snprintf(prefix, sizeof(prefix), "%s/%s_%s", base ? base : "", m->ns, m->name);
         pol.field = "spec.storage.sftp.host";
         const cJSON *port = cJSON_GetObjectItem(cfg, "port");
         vrt_sftp_config cs = {.host = sget(cfg, "host"),
@@ -648,7 +654,9 @@ static int run(mig *m, long *requeue)
                  "(--staging-dir).");
         return -2;
     }
-    snprintf(m->dir, sizeof(m->dir), "%s/%s-%s", m->c->opts.staging_dir, m->ns, m->name);
+    /* "_": names and namespaces cannot hold one, so no two migrations
+     * share a directory (with "-", a/b-c and a-b/c would). */
+    snprintf(m->dir, sizeof(m->dir), "%s/%s_%s", m->c->opts.staging_dir, m->ns, m->name);
 
     /* Validating (said once; a resumed migration re-checks quietly) */
     const char *cur = sget(m->status, "phase");
@@ -772,9 +780,27 @@ static int run(mig *m, long *requeue)
     cJSON *si = sub(m->status, "storageInfo");
     if (!sget(si, "uploadedAt")) {
         enter(m, "Exporting", "Exporting the source disk into staging.");
-        if (export_to(m, m->src, src_id, NULL, snap_id, efmt, m->stage, ename, 1))
+        /* storageInfo.url, recorded before the first byte, says that this
+         * migration began the export: only then is what staging holds
+         * ours to resume.  Without it (a new migration, maybe with the
+         * name of a deleted one) staging starts empty. */
+        int resume = sget(si, "url") != NULL;
+        char url[2400];
+        if (!resume) {
+            vrt_stage_url(url, sizeof(url), m->stage, ename);
+            vrt_json_set_str(si, "url", url);
+            if (flush(m) != 0) {
+                fail_step(m, "Exporting", "cannot record the staging URL in status");
+                goto done;
+            }
+            /* A local copy left by a namesake would pass for ours. */
+            if (m->remote && vrt_stage_remove(m->local, ename, &err) != VRT_OK)
+                vrt_log_debug("No local copy to remove vmmigration=\"%s/%s\": %s",
+                              m->ns, m->name, err.message);
+        }
+        if (export_to(m, m->src, src_id, NULL, snap_id, efmt, m->stage, ename, resume))
             goto done;
-        char now[32], url[2400];
+        char now[32];
         uint64_t staged = 0;
         vrt_rfc3339_now(now);
         vrt_stage_url(url, sizeof(url), m->stage, ename);
@@ -834,7 +860,13 @@ static int run(mig *m, long *requeue)
     const char *import_id = sget(m->status, "importID");
     cJSON *vr = sub(m->status, "validationResults");
     if (!cJSON_IsFalse(spec_at(m, "options", "verifyChecksums")) && !sget(di, "targetChecksum")) {
-        if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, m->local, vname, 0) == 0) {
+        if (!(dc.caps & VRT_CAP_DISK_EXPORT)) {
+            /* The target cannot give the disk back: say so, do not fail. */
+            vrt_json_set_str(m->status, "message", "The target provider cannot export "
+                             "disks, so the imported disk's checksum was not verified.");
+        } else if (export_to(m, m->dst, NULL, import_id, NULL, ifmt, m->local, vname, 0) != 0) {
+            goto done; /* a failed step: retried */
+        } else {
             vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
             po.in_format = ifmt;
             /* The source's digest says how it was made (a restart may
@@ -861,10 +893,6 @@ static int run(mig *m, long *requeue)
                 rc = -2;
                 goto done;
             }
-        } else {
-            /* The target cannot give the disk back: say so, do not fail. */
-            vrt_json_set_str(m->status, "message", m->why);
-            m->why[0] = '\0';
         }
     }
 

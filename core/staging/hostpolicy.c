@@ -105,8 +105,13 @@ static int entry_covers(const char *e, const char *host, const ip *a)
     char *slash = strchr(buf, '/');
     unsigned bits = 999;
     if (slash) {
+        /* Strictly digits: "10.0.0.0/" or "/x" must not read as /0, which
+         * would allow every address. */
+        char *end = NULL;
         *slash = '\0';
-        bits = (unsigned)strtoul(slash + 1, NULL, 10);
+        bits = (unsigned)strtoul(slash + 1, &end, 10);
+        if (end == slash + 1 || *end || !buf[0])
+            return 0;
     }
     ip n;
     if (parse_ip(&n, buf) == 0) {

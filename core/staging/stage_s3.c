@@ -214,6 +214,9 @@ static int s3_call(resp *r, s3_stage *s, const char *method, const char *key,
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_RESOLVE, s->resolve);
+    /* No proxy from the environment: a proxy resolves the name itself,
+     * which would step around the address checked and pinned above. */
+    curl_easy_setopt(c, CURLOPT_PROXY, "");
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
@@ -235,6 +238,7 @@ static int s3_call(resp *r, s3_stage *s, const char *method, const char *key,
         }
     }
     CURLcode cr = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL); /* ebuf goes out of scope */
     curl_slist_free_all(hl);
     if (cr != CURLE_OK) {
         free(r->body.p);

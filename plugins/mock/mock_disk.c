@@ -321,7 +321,7 @@ int32_t mock_disk_export_open(vrt_stream **out, uint64_t *size,
         return rc;
     }
     s->pos = spec->offset;
-    *size = s->size;
+    *size = s->size - spec->offset; /* what the stream will deliver */
     *out = s;
     return VRT_OK;
 }

@@ -227,7 +227,7 @@ t_grep "(c) qemu-img: the volume is qcow2" '^file format: qcow2$' qemu-img info 
 t_run "(c) qemu-img compare: the volume in pool b holds the image" \
     qemu-img compare -U -q -f raw -F qcow2 "$IMG" "$VOL"
 t_run "(c) qemu-img check: the volume is clean" qemu-img check -U -q -f qcow2 "$VOL"
-STAGE=$D/staging/default-to-qcow2
+STAGE=$D/staging/default_to-qcow2
 t_eq "(c) staging holds the raw export, byte for byte the image" "$IMG_SUM" \
     "$(sha256sum "$STAGE/export.raw" 2>/dev/null | cut -d' ' -f1)"
 t_wait_jp "(c) the target VM runs on pool-b" "vm/$DST" \

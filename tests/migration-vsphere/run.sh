@@ -300,7 +300,7 @@ t_eq "(c) the migration's snapshot is deleted again (status)" "" \
     "$(jp vmmigration/v2l '{.status.snapshotID}')"
 t_eq "(c) vcsim: the source VM has no snapshot left" 0 "$(soap_vm "$SRC" 7)"
 t_eq "the default cleanupPolicy removed staging" no \
-    "$([ -e "$D/staging/default-v2l" ] && echo yes || echo no)"
+    "$([ -e "$D/staging/default_v2l" ] && echo yes || echo no)"
 lap "migrated and booted"
 
 # --- (d) a sparse source -------------------------------------------------------------

@@ -90,7 +90,7 @@ dst=$(jp vmmigration/m1 '{.status.diskInfo.targetChecksum}')
 t_eq "the disk read back from the target has the source's content SHA-256" "$src" "$dst"
 t_grep "validationResults.checksumMatch is true" '^true$' \
     jp vmmigration/m1 '{.status.validationResults.checksumMatch}'
-STAGE=$D/staging/default-m1
+STAGE=$D/staging/default_m1
 t_eq "the content SHA-256 is sha256sum of the exported raw disk" \
     "$(sha256sum "$STAGE/export.raw" | cut -d' ' -f1)" "$src"
 t_run "qemu-img check: the converted qcow2 is clean" qemu-img check -q "$STAGE/import.qcow2"
@@ -102,6 +102,22 @@ t_wait_jp "the target VM boots the imported disk and runs" vm/app-moved \
 t_grep "the target VM is on the new provider" '^new$' jp vm/app-moved '{.spec.providerRef.name}'
 t_grep "cleanupPolicy Never kept the staging files" '^false$|^$' \
     jp vmmigration/m1 '{.status.storageInfo.cleanedUp}'
+
+# A migration deleted and made again under the same name starts from an
+# empty staging directory: the leftovers (kept by cleanupPolicy Never) are
+# not resumed into the new export.
+t_run "delete VMMigration m1 (its staging stays: cleanupPolicy Never)" \
+    k delete vmmigration m1 --wait=true
+t_eq "its exported disk is still in staging" 33554432 \
+    "$(stat -c %s "$STAGE/export.raw" 2>/dev/null || echo 0)"
+# Leave what an interrupted export of other content would: 1 MiB of noise.
+head -c 1048576 /dev/urandom >"$STAGE/export.raw"
+mig m1 app-moved-again new "diskFormat: qcow2, cleanupPolicy: Never"
+t_wait_jp "the new m1 reaches Ready" vmmigration/m1 '{.status.phase}' '^Ready$' 60
+t_eq "its export started over: the staged disk is one disk long" 33554432 \
+    "$(stat -c %s "$STAGE/export.raw" 2>/dev/null || echo 0)"
+t_eq "and its content SHA-256 is the source disk's, as the first m1 had it" \
+    "$src" "$(jp vmmigration/m1 '{.status.diskInfo.sourceChecksum}')"
 
 # A failed export is retried; the default cleanup removes staging.
 cat >"$D/flaky.yaml" <<'YAML'
@@ -134,7 +150,7 @@ t_wait_jp "after one retry the migration is Ready" vmmigration/m2 \
 t_grep "a Retrying event names the failed export" 'Retrying' evreasons m2
 t_wait_jp "the default cleanupPolicy (OnSuccess) removed staging" vmmigration/m2 \
     '{.status.storageInfo.cleanedUp}' '^true$'
-t_eq "the staging directory is gone" no "$([ -e "$D/staging/default-m2" ] && echo yes || echo no)"
+t_eq "the staging directory is gone" no "$([ -e "$D/staging/default_m2" ] && echo yes || echo no)"
 t_grep "the migration's own snapshot was deleted" '^$' jp vmmigration/m2 '{.status.snapshotID}'
 
 # Refusals.
@@ -271,7 +287,7 @@ YAML
 t_run "apply a migration of it" k apply -f "$D/mig-big.yaml"
 killed=0 end=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$end" ]; do
-    part=$(stat -c %s "$D/staging2/default-big/export.raw" 2>/dev/null || echo 0)
+    part=$(stat -c %s "$D/staging2/default_big/export.raw" 2>/dev/null || echo 0)
     if [ "$part" -gt 0 ] && [ "$part" -lt 536870912 ]; then
         kill -9 "$M2" && killed=1
         break
@@ -279,7 +295,7 @@ while [ "$SECONDS" -lt "$end" ]; do
     sleep 0.05
 done
 wait "$M2" 2>/dev/null
-part=$(stat -c %s "$D/staging2/default-big/export.raw" 2>/dev/null || echo 0)
+part=$(stat -c %s "$D/staging2/default_big/export.raw" 2>/dev/null || echo 0)
 t_eq "the manager was killed with the export part-way ($part of 536870912 bytes)" \
     1 "$(( killed == 1 && part > 0 && part < 536870912 ))"
 t_start_manager M3 "$D/data2" --staging-dir "$D/staging2" || t_done
@@ -287,7 +303,7 @@ t_wait_jp "after the restart the migration completes" vmmigration/big '{.status.
 t_grep "the export resumed at a byte offset instead of starting over" \
     'Resuming the export vmmigration="default/big" at byte [1-9]' cat "$M3_LOG"
 t_eq "the content SHA-256 is that of the whole exported disk" \
-    "$(sha256sum "$D/staging2/default-big/export.raw" | cut -d' ' -f1)" \
+    "$(sha256sum "$D/staging2/default_big/export.raw" | cut -d' ' -f1)" \
     "$(jp vmmigration/big '{.status.diskInfo.sourceChecksum}')"
 t_eq "and the disk read back from the target matches it" \
     "$(jp vmmigration/big '{.status.diskInfo.sourceChecksum}')" \
@@ -307,7 +323,7 @@ t_wait_jp "the migration reaches Ready" vmmigration/tree '{.status.phase}' '^Rea
 tsum=$(jp vmmigration/tree '{.status.diskInfo.sourceChecksum}')
 t_grep "its checksums are marked as tree digests" '^sha256-tree:[0-9a-f]{64}$' echo "$tsum"
 # The tree digest by its definition, with coreutils (bench/README.md).
-want=$(split -b 1M --filter='sha256sum | cut -c1-64' "$D/staging4/default-tree/export.raw" |
+want=$(split -b 1M --filter='sha256sum | cut -c1-64' "$D/staging4/default_tree/export.raw" |
     tr -d '\n' | tr a-f A-F | basenc --base16 -d | sha256sum | cut -d' ' -f1)
 t_eq "it is the tree digest of the exported disk, by coreutils" "sha256-tree:$want" "$tsum"
 t_eq "the disk read back from the target has the same one" "$tsum" \

@@ -213,7 +213,7 @@ t_grep "storageInfo.cleanedUp is true" '^true$' jp vmmigration/s3clean '{.status
 t_eq "the staged object was removed from the bucket" no \
     "$([ -e "$(s3obj s3clean)" ] && echo yes || echo no)"
 t_eq "the local scratch copy was removed" no \
-    "$([ -e "$D/staging/default-s3clean" ] && echo yes || echo no)"
+    "$([ -e "$D/staging/default_s3clean" ] && echo yes || echo no)"
 
 # --- through SFTP -------------------------------------------------------------
 sftpmig sftpkeep app-sftp sftp-creds 127.0.0.1 Never
@@ -222,14 +222,14 @@ src=$(jp vmmigration/sftpkeep '{.status.diskInfo.sourceChecksum}')
 t_eq "the disk read back from the target has the source's content SHA-256" \
     "$src" "$(jp vmmigration/sftpkeep '{.status.diskInfo.targetChecksum}')"
 t_grep "storageInfo.url is sftp://host:port/path, no user name" \
-    "^sftp://127\\.0\\.0\\.1:$SSHP$D/sftp/default-sftpkeep/export\\.raw\$" \
+    "^sftp://127\\.0\\.0\\.1:$SSHP$D/sftp/default_sftpkeep/export\\.raw\$" \
     jp vmmigration/sftpkeep '{.status.storageInfo.url}'
 t_eq "the file on the SFTP server is the exported disk" \
-    "$src" "$(sha256sum "$D/sftp/default-sftpkeep/export.raw" 2>/dev/null | cut -d' ' -f1)"
+    "$src" "$(sha256sum "$D/sftp/default_sftpkeep/export.raw" 2>/dev/null | cut -d' ' -f1)"
 sftpmig sftpclean app-sftpc sftp-hashed 127.0.0.1
 t_wait_jp "through SFTP, host key from a hashed known_hosts line, cleanupPolicy OnSuccess: Ready" vmmigration/sftpclean '{.status.phase}' '^Ready$'
 t_eq "the staged file and its directory were removed from the server" no \
-    "$([ -e "$D/sftp/default-sftpclean" ] && echo yes || echo no)"
+    "$([ -e "$D/sftp/default_sftpclean" ] && echo yes || echo no)"
 
 # --- refusals -------------------------------------------------------------------
 s3mig s3wrong nowhere1 s3-wrong "http://127.0.0.1:$S3PORT"

@@ -96,6 +96,10 @@ static void test_hostpolicy(void **state)
     /* ... and then nothing outside it passes */
     assert_int_equal(check("127.0.0.1", "192.0.2.7", a, &err), VRT_E_INVALID);
     assert_non_null(strstr(err.message, "not in"));
+    /* a malformed prefix length is no prefix: it must not read as /0 */
+    assert_int_equal(check("10.0.0.0/", "127.0.0.1", a, &err), VRT_E_INVALID);
+    assert_int_equal(check("/x", "127.0.0.1", a, &err), VRT_E_INVALID);
+    assert_int_equal(check("127.0.0.0/8x", "127.0.0.1", a, &err), VRT_E_INVALID);
     /* the metadata address, never */
     assert_int_equal(check("169.254.169.254,169.254.0.0/16", "169.254.169.254", a, &err),
                      VRT_E_INVALID);

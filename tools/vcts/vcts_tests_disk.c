@@ -222,6 +222,13 @@ static void t_disk_export_resume(vcts_t *t)
         vcts_fail(t, "Resuming at byte %llu gives other bytes than a full "
                      "export.",
                   (unsigned long long)rest.base);
+    else if (rest.size && rest.size != rest.total)
+        vcts_fail(t, "disk_export_open at offset %llu reported a size of "
+                     "%llu but the stream delivered %llu bytes; the size is "
+                     "what the stream delivers from the offset on.",
+                  (unsigned long long)rest.base,
+                  (unsigned long long)rest.size,
+                  (unsigned long long)rest.total);
 
 cleanup:
     free(full.kept);
