@@ -74,7 +74,7 @@ static X509_STORE *read_store(const char *ca_path, const char *crl_path,
         goto fail;
     }
     if (crl_path) {
-        FILE *f = fopen(crl_path, "r");
+        FILE *f = fopen(crl_path, "re");
         X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
         if (f)
             fclose(f);

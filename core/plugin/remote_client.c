@@ -105,12 +105,14 @@ static int connect_fd(int *out, const rplugin *rp, uint64_t deadline,
         if (r != 0 && errno == EINPROGRESS) {
             struct pollfd pfd = {.fd = fd, .events = POLLOUT};
             uint64_t now = vrt_now_ms();
-            int ms = now < deadline ? (int)(deadline - now) : 0;
+            uint64_t left = now < deadline ? deadline - now : 0;
+            int ms = left > INT32_MAX ? INT32_MAX : (int)left;
             socklen_t sl = sizeof(e);
-            if (poll(&pfd, 1, ms) == 1 &&
+            int pr = poll(&pfd, 1, ms);
+            if (pr == 1 &&
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && e == 0)
                 r = 0;
-            else if (e == 0 || e == EINPROGRESS)
+            else if (pr == 0 || e == 0 || e == EINPROGRESS)
                 e = ETIMEDOUT;
         } else if (r != 0) {
             e = errno;
@@ -299,7 +301,7 @@ static int make_tls(rplugin *rp, const vrt_remote_opts *o, vrt_error *err)
         }
         if (!src[i].file)
             continue;
-        FILE *f = fopen(src[i].file, "r");
+        FILE *f = fopen(src[i].file, "re");
         if (!f) {
             rc = vrt_error_set(err, VRT_E_INVALID,
                                "The %s file \"%s\" cannot be read: %s.",
@@ -464,7 +466,7 @@ static int tconn_new(tconn **out, vrt_conn *c, uint64_t deadline,
                            c->rp->url, c->rp->base.name);
     cJSON_Delete(hello);
     if (rc != VRT_OK) {
-        free(t);
+        tconn_free(t); /* closes the socket when dial() opened it */
         return rc;
     }
     cJSON *req = cJSON_CreateObject();
@@ -768,6 +770,14 @@ int vrt_remote_call(cJSON **reply, vrt_conn *c, tconn *pinned,
     if (!text)
         abort();
     int rc = VRT_OK, answered = 0;
+    /* A stream's socket that lost its place in the framing (a reply cut
+     * by a timeout or a cancel) would read the old reply's data as
+     * frames: the stream is over. */
+    if (pinned && pinned->broken)
+        return vrt_error_set(err, VRT_E_UNAVAILABLE,
+                             "The connection of this stream to the provider "
+                             "host \"%s\" broke; open the stream again.",
+                             c->rp->url);
     for (int attempt = 0; attempt < 2; attempt++) {
         tconn *t = pinned;
         int reused = 0;

@@ -230,9 +230,12 @@ int vrt_tls_cert_has_name(X509 *cert, const char *name)
         GENERAL_NAMES_free(sans);
         return found;
     }
-    char cn[256];
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
-                                  NID_commonName, cn, sizeof(cn)) > 0)
-        found = strcmp(cn, name) == 0;
+    /* No SANs: the common name, compared byte for byte (an embedded NUL
+     * does not match), and only when there is exactly one. */
+    X509_NAME *subj = X509_get_subject_name(cert);
+    int i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    if (i >= 0 && X509_NAME_get_index_by_NID(subj, NID_commonName, i) < 0)
+        found = str_equal(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)),
+                          name);
     return found;
 }

@@ -346,6 +346,19 @@ if start_host TLS --plugin "$MOCK" --listen tcp:127.0.0.1:0 \
     fi
     t_grep "vcts still passes after the reloads" '^[1-9][0-9]* passed, 0 failed' \
         "$VCTS" --config "$D/vcts.json" --filter lifecycle --remote "$URL" "${tls_args[@]}"
+    # A client that starts a TLS record and then sends a byte every 2 s
+    # (each read is quick, the handshake never ends) is cut off after the
+    # 10 s handshake limit, not served forever.
+    t0=$SECONDS
+    timeout 40 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "\x16\x03\x01\x02\x00" >&3
+        (while sleep 2; do printf x >&3 2>/dev/null || exit; done) &
+        cat <&3 >/dev/null
+        kill $! 2>/dev/null' _ "$TLS_PORT"
+    took=$((SECONDS - t0))
+    t_eq "a trickling handshake is cut off after about 10 s (took ${took} s)" 1 \
+        "$((took >= 8 && took <= 20))"
     t_stop "$TLS"
 fi
 

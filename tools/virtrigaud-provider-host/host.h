@@ -78,6 +78,8 @@ void supervisor_worker_end(char *buf, size_t size, unsigned gen);
 SSL_CTX *supervisor_tls(void);
 const host_opts *supervisor_opts(void);
 
+/* A relay thread ends (the count of open connections). */
+void supervisor_relay_done(void);
 /* Serves one accepted client socket until it closes (a thread). */
 void *relay_thread(void *fdp);
 

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -57,6 +58,32 @@ static int allowed(X509 *cert)
 }
 
 /* TLS for the client; non-zero (and logged) when refused. */
+/* SSL_accept within HANDSHAKE_MS in all (a socket timeout would bound
+ * each read only, and a client sending a byte at a time could hold the
+ * thread for hours).  Returns SSL_accept's last result. */
+static int handshake(SSL *ssl, int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    (void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    uint64_t deadline = vrt_now_ms() + HANDSHAKE_MS;
+    int r;
+    for (;;) {
+        r = SSL_accept(ssl);
+        if (r == 1)
+            break;
+        int e = SSL_get_error(ssl, r);
+        uint64_t now = vrt_now_ms();
+        if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+            now >= deadline)
+            break;
+        struct pollfd p = {fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, 0};
+        if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+            break;
+    }
+    (void)fcntl(fd, F_SETFL, fl);
+    return r;
+}
+
 static int accept_tls(vrt_chan *cl, const char *peer)
 {
     SSL_CTX *ctx = supervisor_tls();
@@ -67,11 +94,8 @@ static int accept_tls(vrt_chan *cl, const char *peer)
     if (!cl->ssl)
         return -1;
     SSL_set_fd(cl->ssl, cl->fd);
-    struct timeval tv = {HANDSHAKE_MS / 1000, 0};
-    setsockopt(cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     char why[256] = "", serial[80] = "";
-    if (SSL_accept(cl->ssl) != 1) {
+    if (handshake(cl->ssl, cl->fd) != 1) {
         long v = SSL_get_verify_result(cl->ssl);
         vrt_tls_last_error(why, sizeof(why));
         if (v != X509_V_OK)
@@ -189,7 +213,9 @@ void *relay_thread(void *fdp)
         vrt_frame f;
         vrt_error err = VRT_ERROR_INIT;
         if (client_ready) {
-            if (vrt_wire_recv(&f, &cl, 0, &err) != VRT_OK)
+            /* Readable: the whole frame must follow within FRAME_MS, so
+             * a client stalled mid-frame does not hold the relay. */
+            if (vrt_wire_recv(&f, &cl, vrt_now_ms() + FRAME_MS, &err) != VRT_OK)
                 break; /* the client went away */
             char op[40];
             frame_op(op, sizeof(op), &f, "op");
@@ -223,5 +249,6 @@ void *relay_thread(void *fdp)
 cleanup:
     vrt_chan_close(&wk);
     vrt_chan_close(&cl);
+    supervisor_relay_done();
     return NULL;
 }

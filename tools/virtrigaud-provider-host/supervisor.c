@@ -370,8 +370,31 @@ static int listen_on(const char *addr, char *shown, size_t shown_size)
     return fd;
 }
 
+/* Connections served at once; more are closed at accept, so that clients
+ * (even ones that never finish a handshake) cannot use up threads. */
+#define MAX_RELAYS 256
+static int relays; /* under lock */
+
+void supervisor_relay_done(void)
+{
+    pthread_mutex_lock(&lock);
+    relays--;
+    pthread_mutex_unlock(&lock);
+}
+
 static void start_relay(int fd)
 {
+    pthread_mutex_lock(&lock);
+    int full = relays >= MAX_RELAYS;
+    if (!full)
+        relays++;
+    pthread_mutex_unlock(&lock);
+    if (full) {
+        vrt_log_warn("Refused a connection: %d connections are open already.",
+                     MAX_RELAYS);
+        close(fd);
+        return;
+    }
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -380,6 +403,7 @@ static void start_relay(int fd)
         vrt_log_error("Cannot start a connection thread: %s.",
                       strerror(errno));
         close(fd);
+        supervisor_relay_done();
     }
     pthread_attr_destroy(&attr);
 }
@@ -505,13 +529,21 @@ int supervisor_main(const host_opts *o, char **argv)
         }
         if (p[0].revents & POLLIN) {
             int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), one = 1;
-            /* Small frames each way: no Nagle delay (fails harmlessly on
-             * a Unix socket). */
-            if (fd >= 0)
+            /* Small frames each way: no Nagle delay; keepalives find
+             * peers that vanished (both fail harmlessly on a Unix
+             * socket). */
+            if (fd >= 0) {
                 (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
                                  sizeof(one));
-            if (fd >= 0)
+                (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one,
+                                 sizeof(one));
                 start_relay(fd);
+            } else if (errno == EMFILE || errno == ENFILE) {
+                /* The listener stays readable: pause rather than spin. */
+                vrt_log_warn("Cannot accept a connection: %s.",
+                             strerror(errno));
+                usleep(100000);
+            }
         }
     }
     vrt_metrics_server_stop(probes);

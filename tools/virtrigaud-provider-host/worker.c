@@ -88,7 +88,7 @@ static int32_t read_secret_file(size_t *len, const char *key, char *buf,
                              key);
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", creds_dir, key);
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(path, "rbe");
     if (!f)
         return vrt_error_set(err, VRT_E_NOTFOUND,
                              "The host's credentials (--credentials-dir) "
@@ -259,13 +259,14 @@ static int serve_one(session *s, const cJSON *req)
         cJSON_AddNumberToObject(reply, "blob", 1);
 send:;
     vrt_error se = VRT_ERROR_INIT;
-    int src = send_json(s, reply, &se);
-    if (src == VRT_OK && blob) {
-        pthread_mutex_lock(&s->wlock);
+    /* The reply and its data under one lock: a progress frame from
+     * another plugin thread must not come between them. */
+    pthread_mutex_lock(&s->wlock);
+    int src = vrt_wire_send_json(&s->ch, reply, vrt_now_ms() + 30000, &se);
+    if (src == VRT_OK && blob)
         src = vrt_wire_send(&s->ch, VRT_WIRE_BLOB, blob, blob_len,
                             vrt_now_ms() + 60000, &se);
-        pthread_mutex_unlock(&s->wlock);
-    }
+    pthread_mutex_unlock(&s->wlock);
     cJSON_Delete(reply);
     return close_it || src != VRT_OK;
 }

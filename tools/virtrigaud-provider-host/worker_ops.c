@@ -384,9 +384,26 @@ static void stream_drop(session *s, wstream *w)
     s->nstreams--;
 }
 
+/* A stream can be opened only when the plugin can also end it: the
+ * loader asks for these only of plugins that claim the capability. */
+static int stream_enders(const session *s, int importing, vrt_error *err)
+{
+    const vrt_provider *vt = VT(s);
+    int ok = VRT_HAS_MEMBER(vt, vrt_provider, stream_abort) && vt->stream_abort &&
+             (importing || vt->stream_close);
+    if (ok)
+        return VRT_OK;
+    return vrt_error_set(err, VRT_E_NOTSUPP,
+                         "Provider \"%s\" cannot end a disk stream "
+                         "(stream_close / stream_abort missing).",
+                         vrt_plugin_name(s->plugin));
+}
+
 static int op_disk_export_open(op_args *a, vrt_error *err)
 {
     NEED(a->s, disk_export_open);
+    if (stream_enders(a->s, 0, err) != VRT_OK)
+        return err->code;
     CALL_SETUP(a->s, a->req);
     const cJSON *j = cJSON_GetObjectItem(a->req, "export");
     vrt_export_spec spec = {.struct_size = sizeof(spec)};
@@ -454,6 +471,8 @@ static int op_stream_close(op_args *a, vrt_error *err)
 static int op_disk_import_open(op_args *a, vrt_error *err)
 {
     NEED(a->s, disk_import_open);
+    if (stream_enders(a->s, 1, err) != VRT_OK)
+        return err->code;
     CALL_SETUP(a->s, a->req);
     const cJSON *j = cJSON_GetObjectItem(a->req, "import");
     vrt_import_spec spec = {.struct_size = sizeof(spec)};
