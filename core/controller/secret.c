@@ -34,9 +34,16 @@ int vrt_secret_load(char ***out, char rv[32], vrt_controller *c,
             abort();
         return VRT_OK; /* no credentials: fine for mock and local libvirt */
     }
+    /* A namespaced object reads Secrets of its own namespace only: a
+     * reference into another one would let whoever may create a Provider
+     * or VMMigration use credentials they cannot read themselves. */
+    if (sns && *sns && strcmp(sns, ns) != 0)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "The credentials Secret must be in the object's "
+                             "own namespace \"%s\", not \"%s\".",
+                             ns, sns);
     char path[600];
-    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s",
-             sns && *sns ? sns : ns, name);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets/%s", ns, name);
     cJSON *sec = NULL;
     long status = 0;
     int rc = vrt_kube_request(&sec, &status, c->kube, "GET", path, NULL, NULL,
@@ -45,7 +52,7 @@ int vrt_secret_load(char ***out, char rv[32], vrt_controller *c,
         rc = vrt_error_set(err, status == 404 ? VRT_E_NOTFOUND : err->code,
                            "The credentials Secret \"%s/%s\" cannot be read "
                            "(HTTP %ld).",
-                           sns && *sns ? sns : ns, name, status);
+                           ns, name, status);
     if (rc != VRT_OK) {
         cJSON_Delete(sec);
         return rc;

@@ -62,6 +62,25 @@ t_grep "a wrong token is refused" '"code":401' \
     curl -sk -H "Authorization: Bearer wrong-$PASSWORD" \
     "https://127.0.0.1:$PORT/api/v1/namespaces"
 
+# A Secret in another namespace is refused, even when it exists there.
+kubectl create namespace other >/dev/null 2>&1
+kubectl -n other create secret generic lab-creds --from-literal=password="$PASSWORD" >/dev/null 2>&1
+cat >"$D/xns.yaml" <<'YAML'
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: Provider
+metadata: {name: xns}
+spec:
+  type: mock
+  endpoint: mock://secrets-xns
+  credentialSecretRef: {name: lab-creds, namespace: other}
+  mock: {requireSecret: password}
+YAML
+t_run "apply a Provider whose Secret reference points at another namespace" \
+    kubectl apply -f "$D/xns.yaml"
+t_wait_jp "it is refused, naming both namespaces" provider/xns \
+    '{.status.conditions[?(@.type=="Ready")].message}' \
+    'own namespace "default", not "other"'
+
 # The read-only token (DATA_DIR/kubeconfig-readonly): reads, never writes.
 RO=$D/data/kubeconfig-readonly
 RO_TOKEN=$(cat "$D/data/token-readonly")
