@@ -95,9 +95,10 @@ export default {
                                   'of taking one.'),
             createSnapshot: bool('Take a snapshot to export from.',
                                  { default: true }),
-            powerOffBeforeMigration: nyh(bool('Power the source off first ' +
-                                          '(needed for vSphere sources).',
-                                          { default: false })),
+            powerOffBeforeMigration: bool('Power the source off (through its ' +
+                                          'spec) and wait for it before ' +
+                                          'exporting; it stays off.',
+                                          { default: false }),
             deleteAfterMigration: bool('Delete the source VirtualMachine ' +
                                        'when done.', { default: false }),
         })),
