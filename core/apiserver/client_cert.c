@@ -159,7 +159,22 @@ static int role_of(X509 *cert, char *user, size_t user_len)
     X509_NAME *name = X509_get_subject_name(cert);
     int role = VRT_ROLE_NONE;
     user[0] = '\0';
-    X509_NAME_get_text_by_NID(name, NID_commonName, user, (int)user_len);
+    /* The user is the one CN, whole: none, several, one too long for the
+     * audit log or holding a NUL could pass for another user, so such a
+     * certificate gets no role (403). */
+    int cn = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (cn < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, cn) >= 0)
+        return VRT_ROLE_NONE;
+    const ASN1_STRING *cs = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, cn));
+    int cl = ASN1_STRING_length(cs);
+    const unsigned char *cd = ASN1_STRING_get0_data(cs);
+    if (cl <= 0 || (size_t)cl >= user_len)
+        return VRT_ROLE_NONE;
+    for (int k = 0; k < cl; k++) /* nor forge audit lines: no controls, quotes */
+        if (cd[k] < 0x20 || cd[k] == 0x7f || cd[k] == '"' || cd[k] == '\\')
+            return VRT_ROLE_NONE;
+    memcpy(user, cd, (size_t)cl);
+    user[cl] = '\0';
     for (int i = -1;
          (i = X509_NAME_get_index_by_NID(name, NID_organizationName, i)) >= 0;) {
         const ASN1_STRING *s =

@@ -198,9 +198,13 @@ static int s3_call(resp *r, s3_stage *s, const char *method, const char *key,
     snprintf(line, sizeof(line), "x-amz-date: %s", amz_date);
     hl = curl_slist_append(hl, line);
     if (s->token) {
-        snprintf(line, sizeof(line), "x-amz-security-token: %s", s->token);
-        hl = curl_slist_append(hl, line);
-        OPENSSL_cleanse(line, sizeof(line));
+        /* Session tokens have no documented bound: sized to fit. */
+        char *tl = NULL;
+        if (asprintf(&tl, "x-amz-security-token: %s", s->token) < 0)
+            abort();
+        hl = curl_slist_append(hl, tl);
+        OPENSSL_cleanse(tl, strlen(tl));
+        free(tl);
     }
     if (range) {
         snprintf(line, sizeof(line), "Range: %s", range);
@@ -302,7 +306,10 @@ static int s3_stat_key(uint64_t *size, s3_stage *s, const char *key, vrt_error *
     curl_off_t len = -1;
     curl_easy_getinfo(s->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
     resp_free(&r);
-    *size = len > 0 ? (uint64_t)len : 0;
+    if (len < 0) /* 0 would pass for an empty object and end a resume */
+        return vrt_error_set(err, VRT_E_UNAVAILABLE, "The S3 endpoint did not say "
+                             "the size of \"%s\" (no Content-Length).", key);
+    *size = (uint64_t)len;
     return VRT_OK;
 }
 
@@ -828,6 +835,13 @@ int vrt_stage_open_s3(vrt_stage **out, const vrt_s3_config *cfg, vrt_error *err)
     if (!cfg->bucket || !*cfg->bucket || strchr(cfg->bucket, '/'))
         return vrt_error_set(err, VRT_E_INVALID, "spec.storage.s3.bucket must name a "
                              "bucket.");
+    /* Cut, a prefix would lose its tail (the migration's own part of the
+     * key) and two migrations could share objects. */
+    if (strlen(cfg->bucket) >= 256 || (cfg->prefix && strlen(cfg->prefix) >= 512))
+        return vrt_error_set(err, VRT_E_INVALID, "spec.storage.s3.%s is too long "
+                             "(bucket: 255 bytes, prefix with the migration's "
+                             "path: 511).",
+                             strlen(cfg->bucket) >= 256 ? "bucket" : "prefix");
     if (!cfg->access_key || !*cfg->access_key || !cfg->secret_key || !*cfg->secret_key)
         return vrt_error_set(err, VRT_E_INVALID, "The Secret in spec.storage.s3."
                              "credentialsSecretRef needs the keys accessKeyID and "

@@ -67,6 +67,17 @@ quiet openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout eve.key -out eve.csr -subj "/O=virtrigaud:admins/CN=eve"
 quiet openssl x509 -req -in eve.csr -CA other-ca.crt -CAkey other-ca.key \
     -CAcreateserial -out eve.crt -days 30
+# signed NAME SUBJECT: NAME.crt from our CA with the subject exactly as
+# given (openssl ca would rebuild it from its policy).
+signed() {
+    quiet openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1.key" -out "$1.csr" -subj "$2" -multivalue-rdn
+    printf 'extendedKeyUsage = clientAuth\n' >"$1.ext"
+    quiet openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key \
+        -CAcreateserial -out "$1.crt" -days 30 -extfile "$1.ext"
+}
+signed nocn "/O=virtrigaud:admins"
+signed twocn "/O=virtrigaud:admins/CN=alice/CN=root"
 quiet openssl ca -config ca.cnf -gencrl -out crl.pem
 for f in alice bob carol old mallory eve; do
     [ -s "$f.crt" ] || { t_fail "openssl made the $f certificate" "$f.crt is missing"; t_done; }
@@ -97,6 +108,14 @@ t_grep "bob cannot create (403 naming his rights)" 'user "bob" may only get, lis
     as bob create configmap from-bob --from-literal=a=1
 t_grep "carol (no virtrigaud group) cannot even read (403)" 'Forbidden.*"carol" is in no virtrigaud group' \
     as carol get configmaps
+for who in nocn twocn; do
+    if [ -s "$D/$who.crt" ]; then
+        t_grep "an admin certificate with $who is given no rights (403)" 'Forbidden|forbidden' \
+            as "$who" get configmaps
+    else
+        t_fail "openssl made the $who certificate" "$who.crt is missing"
+    fi
+done
 t_grep "eve (signed by another CA) is refused (401)" 'Unauthorized|must be logged in' \
     as eve get configmaps
 t_grep "an expired certificate is refused (401)" 'Unauthorized|must be logged in' \
