@@ -643,7 +643,11 @@ static void answer_secret(tconn *t, vrt_conn *c, const cJSON *cb,
         t->broken = 1;
     OPENSSL_cleanse(text, strlen(text));
     cJSON_free(text);
-    cJSON_Delete(ans); /* cJSON does not wipe: the value was in it */
+    /* cJSON does not wipe: the value was in it. */
+    char *v = cJSON_GetStringValue(cJSON_GetObjectItem(ans, "value"));
+    if (v)
+        OPENSSL_cleanse(v, strlen(v));
+    cJSON_Delete(ans);
     if (buf)
         OPENSSL_cleanse(buf, size);
     free(buf);

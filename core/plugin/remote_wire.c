@@ -247,6 +247,8 @@ int vrt_wire_recv_json(cJSON **out, vrt_chan *ch, uint64_t deadline_ms,
         return rc;
     if (f.kind == VRT_WIRE_JSON)
         *out = cJSON_ParseWithLength(f.data, f.len);
+    /* Messages are small and may carry a credential (secret_get). */
+    OPENSSL_cleanse(f.data, f.len);
     vrt_frame_clear(&f);
     if (!cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
@@ -273,7 +275,9 @@ int vrt_wire_send(vrt_chan *ch, uint8_t kind, const void *data, size_t len,
         memcpy(buf, h, sizeof(h));
         if (len)
             memcpy(buf + sizeof(h), data, len);
-        return vrt_chan_write(ch, buf, sizeof(h) + len, deadline_ms, err);
+        int rc = vrt_chan_write(ch, buf, sizeof(h) + len, deadline_ms, err);
+        OPENSSL_cleanse(buf, sizeof(h) + len); /* it may hold a credential */
+        return rc;
     }
     int rc = vrt_chan_write(ch, h, sizeof(h), deadline_ms, err);
     if (rc == VRT_OK && len)

@@ -194,6 +194,29 @@ if start_host PROBE --plugin "$MOCK" --listen "unix:$D/probe.sock" --insecure \
     t_eq "the host itself stayed up" 0 "$(kill -0 "$PROBE" 2>/dev/null; echo $?)"
     t_stop "$PROBE"
 fi
+# An upgrade replaces the host's binary under a running host: a worker
+# that dies afterwards must still be restarted (from the running image).
+cp "$HOST" "$D/host-copy"
+HOST_ORIG=$HOST HOST=$D/host-copy
+HEALTH_PORT=$(t_free_port)
+if start_host UPG --plugin "$MOCK" --listen "unix:$D/upg.sock" --insecure \
+    --metrics-addr "127.0.0.1:$HEALTH_PORT"; then
+    rm -f "$D/host-copy" && cp "$HOST_ORIG" "$D/host-copy"
+    kill -9 "$(pgrep -P "$UPG" | head -n 1)" 2>/dev/null
+    sleep 1.5
+    code='' end=$((SECONDS + 15))
+    while [ "$SECONDS" -lt "$end" ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+            "http://127.0.0.1:$HEALTH_PORT/readyz")
+        [ "$code" = 200 ] && break
+        sleep 0.2
+    done
+    t_eq "after its binary was replaced, a killed worker is restarted (readyz)" 200 "$code"
+    t_grep "... and serves calls" '^[1-9][0-9]* passed, 0 failed' \
+        "$VCTS" --config "$D/vcts.json" --filter lifecycle --remote "unix://$D/upg.sock" --insecure
+    t_stop "$UPG"
+fi
+HOST=$HOST_ORIG
 t_run_fails "a bad --metrics-addr is refused at start" \
     "$HOST" --plugin "$MOCK" --listen "unix:$D/bad.sock" --insecure --metrics-addr nowhere
 

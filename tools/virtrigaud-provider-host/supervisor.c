@@ -92,12 +92,10 @@ static int spawn_worker(void)
                       strerror(errno));
         return -1;
     }
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
-        snprintf(self, sizeof(self), "%s", orig_argv[0]);
-    else
-        self[n] = '\0';
+    /* /proc/self/exe runs this very binary even after an upgrade replaced
+     * the file (its path then ends in " (deleted)" and would not run). */
+    const char *self = access("/proc/self/exe", X_OK) == 0 ? "/proc/self/exe"
+                                                           : orig_argv[0];
     char fdarg[16];
     snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
     pid_t pid = fork();
@@ -112,7 +110,7 @@ static int spawn_worker(void)
         (void)fcntl(sv[1], F_SETFD, 0);
         const char *argv[10];
         int i = 0;
-        argv[i++] = self;
+        argv[i++] = orig_argv[0];
         argv[i++] = "--plugin";
         argv[i++] = opts->plugin;
         argv[i++] = "--worker-fd";
