@@ -486,6 +486,8 @@ static void writer_free(s3_writer *w)
     free(w);
 }
 
+static int s3_remove(vrt_stage *st, const char *name, vrt_error *err);
+
 static int s3_writer_open(vrt_stage_writer **out, uint64_t *offset, vrt_stage *st,
                           const char *name, uint32_t flags, vrt_error *err)
 {
@@ -496,6 +498,14 @@ static int s3_writer_open(vrt_stage_writer **out, uint64_t *offset, vrt_stage *s
     w->base.s = st;
     full_key(w->key, sizeof(w->key), s, name);
     int rc = VRT_E_NOTFOUND;
+    if (!(flags & VRT_STAGE_RESUME)) {
+        /* Starting over: abort an upload left under this name, so that its
+         * parts are not kept (and paid for) forever.  Best effort. */
+        vrt_error ignored = VRT_ERROR_INIT;
+        if (s3_remove(st, name, &ignored) != VRT_OK)
+            vrt_log_debug("Nothing removed before a new upload key=\"%s\": %s",
+                          w->key, ignored.message);
+    }
     if (flags & VRT_STAGE_RESUME) {
         rc = load_manifest(w, err);
         if (rc == VRT_OK) {
@@ -709,13 +719,14 @@ static int s3_remove(vrt_stage *st, const char *name, vrt_error *err)
         vrt_uri_encode(id, sizeof(id), w.upload_id, 0);
         snprintf(q, sizeof(q), "uploadId=%s", id);
         resp r;
-        /* AbortMultipartUpload; a server without it keeps the parts */
-        if (s3_call(&r, s, "DELETE", w.key, q, NULL, 0, NULL, NULL, err) == VRT_OK) {
-            if (r.code >= 300 && r.code != 404)
-                vrt_log_debug("The S3 server did not abort the upload key=\"%s\" "
-                              "(HTTP %ld)", w.key, r.code);
-            resp_free(&r);
-        }
+        /* AbortMultipartUpload; a server without it keeps the parts.  Not
+         * reached: keep the manifest, the only record of the upload id. */
+        if ((rc = s3_call(&r, s, "DELETE", w.key, q, NULL, 0, NULL, NULL, err)) != VRT_OK)
+            return rc;
+        if (r.code >= 300 && r.code != 404)
+            vrt_log_debug("The S3 server did not abort the upload key=\"%s\" "
+                          "(HTTP %ld)", w.key, r.code);
+        resp_free(&r);
         char mk[1100];
         manifest_key(mk, sizeof(mk), w.key);
         if ((rc = s3_delete(s, mk, NULL, err)) != VRT_OK)
