@@ -87,7 +87,11 @@ static int resolve(cJSON **parent, char *last, size_t last_size,
     }
     char buf[1024];
     char *tok[MAX_TOKENS];
-    snprintf(buf, sizeof(buf), "%s", ptr + 1);
+    /* Cut, a path would name another key: refuse it whole. */
+    if ((size_t)snprintf(buf, sizeof(buf), "%s", ptr + 1) >= sizeof(buf)) {
+        snprintf(errbuf, errsize, "path \"%.64s...\" is too long", ptr);
+        return -1;
+    }
     int n = split_pointer(buf, tok);
     if (n < 0) {
         snprintf(errbuf, errsize, "path \"%s\" is too deep", ptr);
@@ -108,7 +112,11 @@ static int resolve(cJSON **parent, char *last, size_t last_size,
         }
         cur = child;
     }
-    snprintf(last, last_size, "%s", tok[n - 1]);
+    if ((size_t)snprintf(last, last_size, "%s", tok[n - 1]) >= last_size) {
+        snprintf(errbuf, errsize, "the last key of path \"%.64s...\" is too long",
+                 ptr);
+        return -1;
+    }
     *parent = cur;
     return 0;
 }
@@ -131,7 +139,7 @@ static int array_index(const cJSON *arr, const char *tok, int for_add)
 static cJSON *get_at(cJSON *root, const char *ptr, char *errbuf, size_t es)
 {
     cJSON *parent;
-    char last[256];
+    char last[1024];
     if (strcmp(ptr, "") == 0)
         return root;
     if (resolve(&parent, last, sizeof(last), root, ptr, errbuf, es))
@@ -147,7 +155,7 @@ static cJSON *get_at(cJSON *root, const char *ptr, char *errbuf, size_t es)
 static int do_remove(cJSON *root, const char *ptr, char *errbuf, size_t es)
 {
     cJSON *parent;
-    char last[256];
+    char last[1024];
     if (resolve(&parent, last, sizeof(last), root, ptr, errbuf, es))
         return -1;
     if (cJSON_IsArray(parent)) {
@@ -171,7 +179,7 @@ static int do_add(cJSON *root, const char *ptr, cJSON *value, int replace,
                   char *errbuf, size_t es)
 {
     cJSON *parent;
-    char last[256];
+    char last[1024];
     if (resolve(&parent, last, sizeof(last), root, ptr, errbuf, es)) {
         cJSON_Delete(value);
         return -1;

@@ -205,16 +205,43 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
         body = NULL;
     }
     const cJSON *rep = vrt_jsonpath_node(scale, ".spec.replicas");
-    if (!cJSON_IsNumber(rep) || rep->valuedouble < 0) {
+    if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 ||
+        rep->valuedouble != (double)(int64_t)rep->valuedouble ||
+        rep->valuedouble > 2147483647.0) {
         vrt_resp_status(r, 422, "Invalid",
                         "Scale.autoscaling \"%s\" is invalid: spec.replicas: "
                         "Invalid value: must be a non-negative integer",
                         rt->name);
         goto cleanup;
     }
+    cJSON *md = cJSON_GetObjectItem(obj, "metadata");
+    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(md, "resourceVersion"));
+    /* The Scale's resourceVersion, when it has one, is the client's
+     * precondition (a stale read must not win). */
+    const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(scale, "metadata"), "resourceVersion"));
+    if (want && *want && (!rv || strcmp(want, rv) != 0)) {
+        vrt_resp_status(r, 409, "Conflict",
+                        "Operation cannot be fulfilled on %s.%s \"%s\": the "
+                        "object has been modified; please apply your changes "
+                        "to the latest version and try again",
+                        rt->res->plural, rt->res->group, rt->name);
+        goto cleanup;
+    }
+    const cJSON *was = vrt_jsonpath_node(obj, rt->res->scale_spec);
+    int changed = !cJSON_IsNumber(was) || was->valuedouble != rep->valuedouble;
     set_number_at(obj, rt->res->scale_spec, rep->valuedouble);
-    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(
-        cJSON_GetObjectItem(obj, "metadata"), "resourceVersion"));
+    if (changed) { /* a spec change, as for any other write */
+        const cJSON *g = cJSON_GetObjectItem(md, "generation");
+        double gen = cJSON_IsNumber(g) ? g->valuedouble + 1 : 1;
+        cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
+        cJSON_AddNumberToObject(md, "generation", gen);
+    }
+    const char *dry = req->query(req->conn, "dryRun");
+    if (dry && strcmp(dry, "All") == 0) {
+        vrt_resp_json(r, 200, vrt_rest_scale_of(rt->res, obj));
+        goto cleanup;
+    }
     int64_t rvn;
     if (vrt_rest_store_update(&rvn, ctx, rt->res,
                          rt->ns ? rt->ns : "", rt->name,

@@ -397,6 +397,22 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             if (apply && err.code == VRT_E_NOTFOUND && !rt->sub) {
                 free(probe.body);
                 /* Server-side apply of an absent object creates it. */
+                /* The object made is the one the URL names. */
+                cJSON *pmd = cJSON_GetObjectItemCaseSensitive(patch, "metadata");
+                const char *pname = cJSON_GetStringValue(
+                    cJSON_GetObjectItemCaseSensitive(pmd, "name"));
+                if (pname && strcmp(pname, rt->name) != 0) {
+                    vrt_resp_status(r, 400, "BadRequest",
+                                    "the name of the object (%s) does not match "
+                                    "the name on the URL (%s)", pname, rt->name);
+                    cJSON_Delete(patch);
+                    return;
+                }
+                if (!pname && cJSON_IsObject(patch)) {
+                    if (!cJSON_IsObject(pmd))
+                        pmd = cJSON_AddObjectToObject(patch, "metadata");
+                    cJSON_AddStringToObject(pmd, "name", rt->name);
+                }
                 vrt_route create_rt = *rt;
                 vrt_req create_req = *req;
                 create_rt.name = NULL;
@@ -447,22 +463,65 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     cJSON_Delete(patch);
 }
 
-/* One delete attempt against the object as it is now; expect is the
- * client's resourceVersion precondition, or 0. */
+/* DeleteOptions, from the body (kubectl sends them there) and the query. */
+typedef struct del_opts {
+    int64_t rv;    /* preconditions.resourceVersion, 0 = none, -1 = unparsable */
+    char uid[80];  /* preconditions.uid, "" = none */
+    int dry;       /* dryRun: [All] in the body, or ?dryRun=All */
+} del_opts;
+
+static void del_opts_read(del_opts *o, const vrt_req *req)
+{
+    memset(o, 0, sizeof(*o));
+    o->dry = dry_run(req);
+    if (!req->body || !req->body_len)
+        return;
+    cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
+    const char *rv = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
+    if (rv) {
+        char *end = NULL;
+        long long v = strtoll(rv, &end, 10);
+        o->rv = end != rv && !*end && v > 0 ? v : -1; /* never matches */
+    }
+    const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pre, "uid"));
+    if (uid)
+        snprintf(o->uid, sizeof(o->uid), "%s", uid[0] ? uid : "-");
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(opts, "dryRun"))
+        if (cJSON_IsString(d) && strcmp(d->valuestring, "All") == 0)
+            o->dry = 1;
+    cJSON_Delete(opts);
+}
+
+/* One delete attempt against the object as it is now, under the client's
+ * preconditions. */
 static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
                         const vrt_req *req, const vrt_route *rt,
-                        int64_t expect)
+                        const del_opts *o)
 {
     cJSON *old = NULL;
     vrt_error err = VRT_ERROR_INIT;
+    int64_t expect = o->rv;
+    (void)req;
     if (vrt_rest_load(&old, r, ctx, rt, &err))
         return;
     if (expect && rv_of(old) != expect) {
         cJSON_Delete(old);
         vrt_resp_status(r, 409, "Conflict",
                         "Precondition failed: the resourceVersion of %s \"%s\" "
-                        "is not %lld",
-                        rt->res->plural, rt->name, (long long)expect);
+                        "is not %s",
+                        rt->res->plural, rt->name,
+                        expect > 0 ? "the one given" : "a number");
+        return;
+    }
+    const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md_of(old), "uid"));
+    if (o->uid[0] && (!uid || strcmp(uid, o->uid) != 0)) {
+        cJSON_Delete(old);
+        vrt_resp_status(r, 409, "Conflict",
+                        "Precondition failed: the UID of %s \"%s\" is not %s",
+                        rt->res->plural, rt->name, o->uid);
         return;
     }
     if (!expect)
@@ -475,7 +534,7 @@ static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
             vrt_rfc3339_now(now);
             cJSON_AddStringToObject(md, "deletionTimestamp", now);
             cJSON_AddNumberToObject(md, "deletionGracePeriodSeconds", 0);
-            store_update(r, ctx, rt, expect, old, dry_run(req));
+            store_update(r, ctx, rt, expect, old, o->dry);
             if (r->status == 200)
                 r->status = 202;
             return;
@@ -484,7 +543,7 @@ static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
         return;
     }
     int64_t rv;
-    if (!dry_run(req) &&
+    if (!o->dry &&
         vrt_rest_store_delete(&rv, ctx, rt->res,
                          rt->ns ? rt->ns : "", rt->name, expect, old,
                          &err) != VRT_OK) {
@@ -498,22 +557,14 @@ static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
 void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                      const vrt_route *rt)
 {
-    int64_t precondition = 0;
-    if (req->body && req->body_len) {
-        cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
-        const cJSON *pre =
-            cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
-        const char *rv = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
-        precondition = rv ? strtoll(rv, NULL, 10) : 0;
-        cJSON_Delete(opts);
-    }
+    del_opts o;
+    del_opts_read(&o, req);
     /* Without a precondition a write racing ours (the controller's status
      * update, say) is not the client's conflict: retry on the new state,
      * as kube-apiserver does. */
     for (int attempt = 1;; attempt++) {
-        delete_once(r, ctx, req, rt, precondition);
-        if (r->status != 409 || precondition || attempt == PATCH_RETRIES)
+        delete_once(r, ctx, req, rt, &o);
+        if (r->status != 409 || o.rv || o.uid[0] || attempt == PATCH_RETRIES)
             return;
         free(r->body);
         free(r->warning);

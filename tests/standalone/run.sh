@@ -202,6 +202,57 @@ t_grep "... and events.k8s.io/v1 reads it with its own field names" \
 t_grep "kubectl get events prints the Last Seen, Type, Reason, Object, Message columns" \
     'LAST SEEN +TYPE +REASON +OBJECT +MESSAGE' k get events
 
+# --- /scale: dryRun, a stale resourceVersion, generation --------------------
+gen0=$(k get vmset web -o 'jsonpath={.metadata.generation}')
+rep0=$(k get vmset web -o 'jsonpath={.spec.replicas}')
+t_run "kubectl scale --dry-run=server answers" k scale vmset web --replicas=7 --dry-run=server
+t_eq "... and changes nothing" "$rep0" "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
+t_eq "a Scale PUT with a stale resourceVersion is a conflict (409)" 409 \
+    "$(curl -sk -o /dev/null -w '%{http_code}' -X PUT \
+        -H "Authorization: Bearer $(cat "$D/data/token")" -H 'Content-Type: application/json' \
+        --data '{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","namespace":"default","resourceVersion":"1"},"spec":{"replicas":7}}' \
+        "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmsets/web/scale")"
+t_eq "... and changes nothing" "$rep0" "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
+t_run "kubectl scale --replicas=5" k scale vmset web --replicas=5
+t_eq "... which bumps metadata.generation (a spec change)" "$((gen0 + 1))" \
+    "$(k get vmset web -o 'jsonpath={.metadata.generation}')"
+
+# --- server-side apply of an absent object: the URL names it --------------
+ssa() { # ssa NAME BODY: apply-patch BODY to configmaps/NAME; prints the code
+    curl -sk -o /dev/null -w '%{http_code}' -X PATCH \
+        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H 'Content-Type: application/apply-patch+yaml' --data "$2" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/$1?fieldManager=t"
+}
+t_eq "apply to URL a with metadata.name b is refused (400)" 400 \
+    "$(ssa ssa-a '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ssa-b"}}')"
+t_run_fails "... and makes no ssa-b" k get configmap ssa-b
+t_eq "apply without metadata.name creates the URL's object" 201 \
+    "$(ssa ssa-c '{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"v"}}')"
+t_grep "... named ssa-c" '^v$' k get configmap ssa-c -o 'jsonpath={.data.k}'
+
+# --- delete: dryRun and preconditions in DeleteOptions ---------------------
+t_run "make ConfigMap keep-me" k create configmap keep-me --from-literal=a=1
+t_run "kubectl delete --dry-run=server answers" k delete configmap keep-me --dry-run=server
+t_grep "... and the ConfigMap is still there" '^keep-me$' \
+    k get configmap keep-me -o 'jsonpath={.metadata.name}'
+del() { # del BODY: DELETE keep-me with DeleteOptions BODY; prints the code
+    curl -sk -o /dev/null -w '%{http_code}' -X DELETE \
+        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H 'Content-Type: application/json' --data "$1" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/keep-me"
+}
+t_eq "a uid precondition that does not match: 409" 409 \
+    "$(del '{"preconditions":{"uid":"not-its-uid"}}')"
+t_eq "a resourceVersion precondition that is not a number: 409" 409 \
+    "$(del '{"preconditions":{"resourceVersion":"abc"}}')"
+t_eq "dryRun [All] in the body: 200, nothing deleted" 200 "$(del '{"dryRun":["All"]}')"
+t_grep "... still there" '^keep-me$' k get configmap keep-me -o 'jsonpath={.metadata.name}'
+uid=$(k get configmap keep-me -o 'jsonpath={.metadata.uid}')
+t_eq "the matching uid precondition deletes it" 200 \
+    "$(del "{\"preconditions\":{\"uid\":\"$uid\"}}")"
+t_run_fails "... and it is gone" k get configmap keep-me
+
 # --- watch from a too-old resourceVersion gets 410 ------------------------
 # The server keeps 50 events (--watch-history 50): push past that.
 for i in $(seq 1 120); do
