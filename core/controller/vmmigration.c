@@ -869,6 +869,8 @@ static int run(mig *m, long *requeue)
         } else {
             vrt_pipe_opts po = VRT_PIPE_OPTS_INIT;
             po.in_format = ifmt;
+            /* What the target hands back names no file of ours to read. */
+            po.flags = VRT_PIPE_NO_BACKING;
             /* The source's digest says how it was made (a restart may
              * have changed --migration-digest since). */
             const char *src_sum = sget(di, "sourceChecksum");

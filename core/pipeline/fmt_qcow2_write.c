@@ -232,6 +232,17 @@ int vrt_pipe_enc_qcow2_new(vrt_pipe_stage **out, vrt_pipe_out *o,
     while ((UINT64_C(1) << e->cluster_bits) < cluster_size)
         e->cluster_bits++;
     e->l1_size = div_up(size, e->cluster * (e->cluster / 8));
+    /* qemu (and our reader) refuse an L1 table over 32 MiB: say so now,
+     * not after the whole conversion. */
+    if (e->l1_size * 8 > (UINT64_C(32) << 20)) {
+        free(e);
+        free(s);
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "A qcow2 cluster size of %u bytes is too small "
+                             "for a disk of %llu bytes (its L1 table would "
+                             "pass 32 MiB); use a larger --cluster-size.",
+                             cluster_size, (unsigned long long)size);
+    }
     e->l1 = calloc(e->l1_size ? e->l1_size : 1, 8);
     e->l2 = calloc(1, e->cluster);
     e->pad = calloc(1, e->cluster);

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #define VMDK_FLAG_COMPRESSED (1u << 16)
@@ -243,6 +244,67 @@ static int read_footer(vrt_img_reader *r, vrt_vmdk_hdr *h, vrt_error *err)
     return 0;
 }
 
+/* The value of `key=` in descriptor text (quotes dropped), or "". */
+static void desc_value(char *out, size_t size, const char *text, const char *key)
+{
+    out[0] = '\0';
+    size_t kl = strlen(key);
+    for (const char *p = text; (p = strstr(p, key)) != NULL; p += kl) {
+        if (p != text && p[-1] != '\n')
+            continue;
+        const char *v = p + kl;
+        while (*v == ' ' || *v == '=' || *v == '"')
+            v++;
+        size_t n = strcspn(v, "\"\r\n");
+        snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), v);
+        return;
+    }
+}
+
+/* A hosted sparse file can be a snapshot delta (its parent holds the
+ * grains it lacks) or one extent of a split disk: read alone, either would
+ * convert "successfully" into the wrong disk.  The embedded descriptor
+ * says which; both are refused. */
+static int check_descriptor(vrt_img_reader *r, const vrt_vmdk_hdr *h,
+                            vrt_error *err)
+{
+    if (!h->desc_offset || !h->desc_size)
+        return 0;
+    uint64_t off = h->desc_offset * 512, len = h->desc_size * 512;
+    if (h->desc_offset > r->info.file_size / 512 || off >= r->info.file_size)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Image \"%s\" is corrupt: its VMDK descriptor "
+                             "lies outside the file.", r->path);
+    if (len > 65536)
+        len = 65536;
+    if (len > r->info.file_size - off)
+        len = r->info.file_size - off;
+    char *text = calloc(1, (size_t)len + 1);
+    if (!text)
+        abort();
+    int rc = vrt_pipe_pread_all(r->fd, text, (size_t)len, off, r->path,
+                                "descriptor", err);
+    char parent[32], type[64];
+    desc_value(parent, sizeof(parent), text, "parentCID");
+    desc_value(type, sizeof(type), text, "createType");
+    free(text);
+    if (rc != 0)
+        return rc;
+    if (parent[0] && strcasecmp(parent, "ffffffff") != 0)
+        return vrt_error_set(err, VRT_E_NOTSUPP,
+                             "Image \"%s\" is a VMDK delta (parentCID=%s): "
+                             "its parent disk holds part of its content; "
+                             "convert the whole chain (or a flattened copy).",
+                             r->path, parent);
+    if (type[0] && strcmp(type, "monolithicSparse") != 0 &&
+        strcmp(type, "streamOptimized") != 0)
+        return vrt_error_set(err, VRT_E_NOTSUPP,
+                             "Image \"%s\" is one extent of a \"%s\" VMDK, "
+                             "not a whole disk; convert its descriptor's disk "
+                             "with qemu-img.", r->path, type);
+    return 0;
+}
+
 int vrt_pipe_vmdk_open(vrt_img_reader *r, vrt_error *err)
 {
     uint8_t b[512] = {0};
@@ -259,6 +321,8 @@ int vrt_pipe_vmdk_open(vrt_img_reader *r, vrt_error *err)
         rc = vrt_pipe_vmdk_parse_header(&h, b, sizeof(b), r->path, err);
     if (rc == 0 && h.gd_offset == VMDK_GD_AT_END)
         rc = read_footer(r, &h, err);
+    if (rc == 0)
+        rc = check_descriptor(r, &h, err);
     if (rc != 0)
         return rc;
     vmdk *v = calloc(1, sizeof(*v));
@@ -278,6 +342,15 @@ int vrt_pipe_vmdk_open(vrt_img_reader *r, vrt_error *err)
     v->gd_count = (r->info.virtual_size + span - 1) / span;
     uint64_t gd_bytes = v->gd_count * 4;
     uint64_t gd_off = h.gd_offset * 512;
+    /* 32 MiB holds the directory of a 64 TiB disk in 64 KiB grains with
+     * 512 entries per table; more is a hostile header, not a disk. */
+    if (gd_bytes > (UINT64_C(32) << 20))
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "Image \"%s\" is corrupt: its grain directory "
+                             "would have %llu entries (grains of %llu bytes, "
+                             "%u per table).", r->path,
+                             (unsigned long long)v->gd_count,
+                             (unsigned long long)v->grain_bytes, v->num_gtes);
     if (h.gd_offset > r->info.file_size || gd_off > r->info.file_size ||
         gd_bytes > r->info.file_size - gd_off)
         return vrt_error_set(err, VRT_E_INVALID,

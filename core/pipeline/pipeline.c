@@ -274,7 +274,9 @@ int vrt_pipe_convert(vrt_pipe_result *out, const char *src, const char *dst,
         goto cleanup;
     /* Restart at a block boundary at or before the offset asked for. */
     uint64_t start = o->resume_from - o->resume_from % j.block;
-    if (start && (rc = job_resume(&j, &start, err)) != 0)
+    /* Even a resume that rounds down to 0 cuts the file there: bytes of
+     * the earlier file must not stay where zero blocks leave holes. */
+    if (o->resume_from && (rc = job_resume(&j, &start, err)) != 0)
         goto cleanup;
     res.virtual_size = j.in->info.virtual_size;
     snprintf(res.digest, sizeof(res.digest), "%s",

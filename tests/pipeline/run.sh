@@ -262,6 +262,12 @@ for cut in $((20 * 1048576)) $((20 * 1048576 + 12345)) 0; do
     t_eq "resume from $cut: output digest" "$SRC_SHA" "$(field output-sha256)"
     t_eq "resume from $cut: same file" "$SRC_SHA" "$(sha part.raw)"
 done
+# A resume offset inside the first block starts over, but still empties the
+# file: bytes where the disk has zero blocks (written as holes) must go.
+head -c 1000 full.raw > part.raw
+printf 'garbage' | dd of=part.raw bs=1 seek=1048600 conv=notrunc status=none
+t_exec "$DISK" convert -O raw --resume-from 1000 q-zip.qcow2 part.raw
+t_eq "resume from 1000 (inside block 0): same file, no stale bytes" "$SRC_SHA" "$(sha part.raw)"
 # An output shorter than the offset resumes from its own end.
 head -c $((5 * 1048576)) full.raw > short.raw
 t_exec "$DISK" convert -O raw --resume-from $((30 * 1048576)) q-zip.qcow2 short.raw
@@ -363,5 +369,18 @@ printf '# Disk DescriptorFile\nversion=1\ncreateType="twoGbMaxExtentSparse"\n' >
 expect_error "VMDK descriptor files are refused with a hint" 'descriptor file' hash desc.vmdk
 expect_error "a missing image" 'Cannot open image' hash nowhere.qcow2
 expect_error "a directory is not an image" 'not a regular file' hash .
+
+# VMDK snapshot deltas need their parent: refused, not read as a whole disk.
+qemu-img convert -O vmdk src.raw base.vmdk
+qemu-img create -q -f vmdk -b base.vmdk -F vmdk delta.vmdk
+expect_error "a VMDK delta (parentCID set) is refused, naming it" 'VMDK delta \(parentCID=' \
+    hash delta.vmdk
+t_exec "$DISK" hash base.vmdk
+t_eq "its monolithicSparse parent still converts" "$SRC_SHA" "$(field content-sha256)"
+# A qcow2 cluster too small for the disk fails at once, not at the end.
+truncate -s 200G huge.raw
+expect_error "512-byte clusters on a 200 GiB disk are refused up front" 'too small for a disk' \
+    convert -O qcow2 --cluster-size 512 huge.raw huge.qcow2
+rm -f huge.raw huge.qcow2
 
 t_done
