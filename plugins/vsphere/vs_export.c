@@ -476,8 +476,13 @@ static int plan(vrt_stream *s, const vrt_call *call, const char *name,
             goto cleanup;
         }
         s->ext = vs_xcalloc(1, sizeof(*s->ext));
-        snprintf(s->ext[0].file, sizeof(s->ext[0].file), "%.*s-flat.vmdk",
-                 (int)(n - 5), name);
+        if ((size_t)snprintf(s->ext[0].file, sizeof(s->ext[0].file),
+                             "%.*s-flat.vmdk", (int)(n - 5), name) >=
+            sizeof(s->ext[0].file)) {
+            rc = vs_err(err, VRT_E_INVALID, "The file name of disk \"%s\" is "
+                        "too long to export.", s->disk);
+            goto cleanup;
+        }
         s->ext[0].size = capacity;
         s->next = 1;
         vs_log(s->c, VRT_LOG_DEBUG, "The descriptor of disk \"%s\" is empty; "
@@ -485,6 +490,17 @@ static int plan(vrt_stream *s, const vrt_call *call, const char *name,
                s->disk, s->ext[0].file, (unsigned long long)capacity);
         goto cleanup;
     }
+    /* A descriptor that fills the buffer may have lost extent lines: the
+     * disk would come out short without a word. */
+    if (m.len == DESC_MAX && memcmp(m.p, "KDMV", 4) != 0 &&
+        memcmp(m.p, "COWD", 4) != 0) { /* sparse files are refused below */
+        rc = vs_err(err, VRT_E_NOTSUPP, "The descriptor of disk \"%s\" is "
+                    "longer than %u bytes (a disk of very many extents); "
+                    "it cannot be exported.", s->disk, (unsigned)DESC_MAX);
+        goto cleanup;
+    }
+    /* (The extents are not checked against the device's capacity: vcsim
+     * keeps the capacity a disk was made with when its file is replaced.) */
     rc = vs_vmdk_extents(&s->ext, &s->next, m.p, m.len, s->disk, err);
 
 cleanup:
