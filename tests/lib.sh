@@ -250,11 +250,15 @@ t_wait_port() {
     return 1
 }
 
-# t_free_port: prints a loopback TCP port nobody listens on right now.
+# t_free_port: prints a loopback TCP port nobody listens on right now,
+# below the kernel's ephemeral range (an outgoing connection of another
+# test could take a port in that range before we listen on it).
 t_free_port() {
-    local p _
+    local p _ lo=32768
+    read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || lo=32768
+    [ "$lo" -gt 12000 ] 2>/dev/null || lo=32768
     for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
+        p=$((10000 + RANDOM % (lo - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
             echo "$p"
             return 0
