@@ -329,6 +329,9 @@ static int read_unknown(char **api_version, char **kind, pb *raw, pb *b)
                     if (read_len(&t, &s))
                         return -1;
                     char **dst = num == 1 ? api_version : kind;
+                    /* A NUL inside would let "Secret\0junk" pass as Secret. */
+                    if (memchr(t.p, '\0', (size_t)(t.end - t.p)))
+                        return -1;
                     free(*dst);
                     *dst = dup_bytes(&t);
                 } else if (skip(&s, wire)) {
@@ -337,6 +340,12 @@ static int read_unknown(char **api_version, char **kind, pb *raw, pb *b)
             }
         } else if (num == 2 && wire == WIRE_LEN) {
             if (read_len(raw, b))
+                return -1;
+        } else if (num == 3 && wire == WIRE_LEN) {
+            /* contentEncoding: set means raw is compressed, which this
+             * decoder would misread; empty is fine. */
+            pb e;
+            if (read_len(&e, b) || e.p != e.end)
                 return -1;
         } else if (skip(b, wire)) {
             return -1;

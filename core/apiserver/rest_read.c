@@ -142,7 +142,13 @@ void vrt_rest_watch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     const char *rvq = req->query(req->conn, "resourceVersion");
     const char *bm = req->query(req->conn, "allowWatchBookmarks");
     const char *to = req->query(req->conn, "timeoutSeconds");
-    int64_t since = rvq && *rvq ? strtoll(rvq, NULL, 10) : 0;
+    char *rv_end = NULL;
+    int64_t since = rvq && *rvq ? strtoll(rvq, &rv_end, 10) : 0;
+    if (rvq && *rvq && (*rv_end || since < 0)) {
+        vrt_resp_status(r, 400, "BadRequest",
+                        "resourceVersion \"%s\" is not a valid resource version", rvq);
+        return;
+    }
     uint32_t timeout = to ? (uint32_t)strtoul(to, NULL, 10) : 0;
     if (timeout == 0 || timeout > 3600)
         timeout = 1800;

@@ -165,6 +165,25 @@ static void refusals_name_the_problem(void **state)
     assert_null(decode(&b, why, sizeof(why)));
     assert_non_null(strstr(why, "ObjectMeta field 13"));
 
+    /* A kind with a NUL inside is not that kind. */
+    {
+        buf tm = {.n = 0}, o = {.n = 0};
+        memcpy(o.b, "k8s", 4);
+        o.n = 4;
+        put_str(&tm, 1, "v1");
+        put_len(&tm, 2, "Secret\0junk", 11);
+        put_len(&o, 1, tm.b, tm.n);
+        put_len(&o, 2, raw.b, raw.n);
+        assert_null(decode(&o, why, sizeof(why)));
+        assert_non_null(strstr(why, "envelope"));
+    }
+    /* A compressed raw (contentEncoding set) is refused, not misread. */
+    {
+        buf enc = envelope("Secret", &raw);
+        put_str(&enc, 3, "gzip");
+        assert_null(decode(&enc, why, sizeof(why)));
+        assert_non_null(strstr(why, "envelope"));
+    }
     /* Kinds not modelled say so. */
     b = envelope("Pod", &raw);
     assert_null(decode(&b, why, sizeof(why)));
