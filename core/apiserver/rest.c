@@ -237,8 +237,7 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
         cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
         cJSON_AddNumberToObject(md, "generation", gen);
     }
-    const char *dry = req->query(req->conn, "dryRun");
-    if (dry && strcmp(dry, "All") == 0) {
+    if (vrt_rest_dry_run(req)) {
         vrt_resp_json(r, 200, vrt_rest_scale_of(rt->res, obj));
         goto cleanup;
     }

@@ -10,6 +10,9 @@
 
 struct vrt_selector;
 
+/* rest_write.c: non-zero when the request asks ?dryRun=All. */
+int vrt_rest_dry_run(const vrt_req *req);
+
 /* rest.c */
 /* Loads the object the route names; on failure fills r, returns -1. */
 int vrt_rest_load(cJSON **out, vrt_resp *r, vrt_apiserver_ctx *ctx,

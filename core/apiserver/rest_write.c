@@ -89,7 +89,7 @@ static int has_finalizers(const cJSON *obj)
                cJSON_GetObjectItemCaseSensitive(md, "finalizers")) > 0;
 }
 
-static int dry_run(const vrt_req *req)
+int vrt_rest_dry_run(const vrt_req *req)
 {
     const char *d = req->query(req->conn, "dryRun");
     return d && strcmp(d, "All") == 0;
@@ -238,7 +238,7 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
 
     vrt_error err = VRT_ERROR_INIT;
     int64_t rv;
-    if (!dry_run(req) &&
+    if (!vrt_rest_dry_run(req) &&
         vrt_rest_store_create(&rv, ctx, res,
                          res->namespaced ? rt->ns : "", name_of(obj), obj,
                          &err) != VRT_OK) {
@@ -341,7 +341,7 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         if (expect == rv_of(old) && cJSON_Compare(old, next, 1))
             vrt_resp_json(r, 200, next); /* no change: no write, no event */
         else
-            store_update(r, ctx, rt, expect, next, dry_run(req));
+            store_update(r, ctx, rt, expect, next, vrt_rest_dry_run(req));
     }
     cJSON_Delete(old);
 }
@@ -449,7 +449,7 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         attempt_resp.warning = r->warning;
         r->warning = NULL;
         int rc = store_update(&attempt_resp, ctx, rt, expect, next,
-                              dry_run(req));
+                              vrt_rest_dry_run(req));
         /* A conflict from our own read-modify-write is retried; one from
          * the client's precondition is the client's answer. */
         if (rc == 0 || attempt_resp.status != 409 || precondition ||
@@ -473,7 +473,7 @@ typedef struct del_opts {
 static void del_opts_read(del_opts *o, const vrt_req *req)
 {
     memset(o, 0, sizeof(*o));
-    o->dry = dry_run(req);
+    o->dry = vrt_rest_dry_run(req);
     if (!req->body || !req->body_len)
         return;
     cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
@@ -498,13 +498,11 @@ static void del_opts_read(del_opts *o, const vrt_req *req)
 /* One delete attempt against the object as it is now, under the client's
  * preconditions. */
 static void delete_once(vrt_resp *r, vrt_apiserver_ctx *ctx,
-                        const vrt_req *req, const vrt_route *rt,
-                        const del_opts *o)
+                        const vrt_route *rt, const del_opts *o)
 {
     cJSON *old = NULL;
     vrt_error err = VRT_ERROR_INIT;
     int64_t expect = o->rv;
-    (void)req;
     if (vrt_rest_load(&old, r, ctx, rt, &err))
         return;
     if (expect && rv_of(old) != expect) {
@@ -563,7 +561,7 @@ void vrt_rest_delete(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
      * update, say) is not the client's conflict: retry on the new state,
      * as kube-apiserver does. */
     for (int attempt = 1;; attempt++) {
-        delete_once(r, ctx, req, rt, &o);
+        delete_once(r, ctx, rt, &o);
         if (r->status != 409 || o.rv || o.uid[0] || attempt == PATCH_RETRIES)
             return;
         free(r->body);

@@ -36,7 +36,6 @@ typedef struct slot {
 typedef struct hash_state {
     vrt_pipe_md md;
     int parallel; /* leaves digested by several workers */
-    size_t leaves_per_slot;
     pthread_t threads[MAX_WORKERS];
     int nthreads;
     pthread_mutex_t mu;
@@ -240,9 +239,8 @@ int vrt_pipe_hash_new(vrt_pipe_stage **out, const uint8_t *zeros,
     int want = 1;
     if (tree && zeros_len >= VRT_PIPE_LEAF && zeros_len % VRT_PIPE_LEAF == 0) {
         h->parallel = 1;
-        h->leaves_per_slot = zeros_len / VRT_PIPE_LEAF;
         for (size_t i = 0; i < VRT_PIPE_HASH_QUEUE; i++)
-            if (!(h->slots[i].leaves = malloc(32 * h->leaves_per_slot)))
+            if (!(h->slots[i].leaves = malloc(32 * (zeros_len / VRT_PIPE_LEAF))))
                 abort();
         want = tree_workers();
     }

@@ -160,6 +160,19 @@ if start_host PLAIN --plugin "$MOCK" --listen "unix:$D/plain.sock" --insecure; t
     t_stop "$PLAIN"
 fi
 
+# readyz_code PORT [SECONDS]: waits (default 20 s) until the host's
+# /readyz answers 200; prints the last code.
+readyz_code() {
+    local code='' end=$((SECONDS + ${2:-20}))
+    while [ "$SECONDS" -lt "$end" ]; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+            "http://127.0.0.1:$1/readyz")
+        [ "$code" = 200 ] && break
+        sleep 0.2
+    done
+    echo "$code"
+}
+
 # Probes (--metrics-addr): /healthz while the host answers, /readyz 503
 # while no worker runs the plugin.  Killing the worker again and again
 # makes the supervisor pause before each restart (a crash loop), which
@@ -184,13 +197,7 @@ if start_host PROBE --plugin "$MOCK" --listen "unix:$D/probe.sock" --insecure \
     done
     t_eq "GET /readyz says not ready while the worker restarts" \
         "not ready: the plugin's worker is restarting" "$seen"
-    code='' end=$((SECONDS + 20))
-    while [ "$SECONDS" -lt "$end" ]; do
-        code=$(probe /readyz)
-        [ "$code" = 200 ] && break
-        sleep 0.2
-    done
-    t_eq "... and ready again once it runs" 200 "$code"
+    t_eq "... and ready again once it runs" 200 "$(readyz_code "$HEALTH_PORT")"
     t_eq "the host itself stayed up" 0 "$(kill -0 "$PROBE" 2>/dev/null; echo $?)"
     t_stop "$PROBE"
 fi
@@ -204,14 +211,8 @@ if start_host UPG --plugin "$MOCK" --listen "unix:$D/upg.sock" --insecure \
     rm -f "$D/host-copy" && cp "$HOST_ORIG" "$D/host-copy"
     kill -9 "$(pgrep -P "$UPG" | head -n 1)" 2>/dev/null
     sleep 1.5
-    code='' end=$((SECONDS + 15))
-    while [ "$SECONDS" -lt "$end" ]; do
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
-            "http://127.0.0.1:$HEALTH_PORT/readyz")
-        [ "$code" = 200 ] && break
-        sleep 0.2
-    done
-    t_eq "after its binary was replaced, a killed worker is restarted (readyz)" 200 "$code"
+    t_eq "after its binary was replaced, a killed worker is restarted (readyz)" 200 \
+        "$(readyz_code "$HEALTH_PORT" 15)"
     t_grep "... and serves calls" '^[1-9][0-9]* passed, 0 failed' \
         "$VCTS" --config "$D/vcts.json" --filter lifecycle --remote "unix://$D/upg.sock" --insecure
     t_stop "$UPG"

@@ -354,6 +354,15 @@ static uint8_t *disk_bytes(void)
     return d;
 }
 
+/* Writes n bytes of d to path (the raw image a test converts). */
+static void spill(const char *path, const uint8_t *d, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, n, f), n);
+    fclose(f);
+}
+
 static int cancel_at_half(void *opaque, uint64_t done, uint64_t total)
 {
     int *calls = opaque;
@@ -369,10 +378,7 @@ static void test_convert_read_back(void **state)
     uint8_t *got = malloc(DISK_SIZE);
     assert_non_null(got);
     snprintf(src, sizeof(src), "%s/src.raw", tmpdir);
-    FILE *f = fopen(src, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(d, 1, DISK_SIZE, f), DISK_SIZE);
-    fclose(f);
+    spill(src, d, DISK_SIZE);
     sha256_hex(want, d, DISK_SIZE);
     int32_t fmts[] = {VRT_IMG_RAW, VRT_IMG_QCOW2, VRT_IMG_VMDK,
                       VRT_IMG_VMDK_STREAM};
@@ -491,10 +497,7 @@ static void test_tree_jobs(void **state)
     }
     char src[128], dst[128], want[65], out_want[65];
     snprintf(src, sizeof(src), "%s/tree.raw", tmpdir);
-    FILE *f = fopen(src, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(d, 1, SIZE, f), SIZE);
-    fclose(f);
+    spill(src, d, SIZE);
     tree_hex(want, d, SIZE);
     uint32_t blocks[] = {65536, 1u << 20, 4u << 20};
     int32_t fmts[] = {VRT_IMG_QCOW2, VRT_IMG_RAW};
