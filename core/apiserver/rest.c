@@ -228,27 +228,14 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
                         rt->res->plural, rt->res->group, rt->name);
         goto cleanup;
     }
-    const cJSON *was = vrt_jsonpath_node(obj, rt->res->scale_spec);
-    int changed = !cJSON_IsNumber(was) || was->valuedouble != rep->valuedouble;
-    set_number_at(obj, rt->res->scale_spec, rep->valuedouble);
-    if (changed) { /* a spec change, as for any other write */
-        const cJSON *g = cJSON_GetObjectItem(md, "generation");
-        double gen = cJSON_IsNumber(g) ? g->valuedouble + 1 : 1;
-        cJSON_DeleteItemFromObjectCaseSensitive(md, "generation");
-        cJSON_AddNumberToObject(md, "generation", gen);
+    /* The main object with its new replicas takes the path of every other
+     * update: admission (the schema's bounds), generation, dryRun. */
+    cJSON *next = cJSON_Duplicate(obj, 1), *stored;
+    set_number_at(next, rt->res->scale_spec, rep->valuedouble);
+    if (vrt_rest_update_from(r, ctx, req, rt, obj, next, &stored) == 0) {
+        vrt_resp_json(r, 200, vrt_rest_scale_of(rt->res, stored));
+        cJSON_Delete(stored);
     }
-    if (vrt_rest_dry_run(req)) {
-        vrt_resp_json(r, 200, vrt_rest_scale_of(rt->res, obj));
-        goto cleanup;
-    }
-    int64_t rvn;
-    if (vrt_rest_store_update(&rvn, ctx, rt->res,
-                         rt->ns ? rt->ns : "", rt->name,
-                         rv ? strtoll(rv, NULL, 10) : 0, obj, &err) != VRT_OK) {
-        vrt_resp_from_error(r, &err);
-        goto cleanup;
-    }
-    vrt_resp_json(r, 200, vrt_rest_scale_of(rt->res, obj));
 cleanup:
     cJSON_Delete(obj);
     cJSON_Delete(scale);

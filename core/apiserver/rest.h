@@ -48,6 +48,9 @@ void vrt_rest_watch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
 /* rest_write.c */
 void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                      const vrt_route *rt);
+int vrt_rest_update_from(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                         const vrt_req *req, const vrt_route *rt,
+                         const cJSON *old, cJSON *next, cJSON **stored);
 void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                      const vrt_route *rt);
 void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,

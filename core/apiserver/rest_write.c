@@ -139,10 +139,11 @@ static cJSON *parse_body(vrt_resp *r, const vrt_req *req)
 }
 
 /* Stores `obj` as the new state of an existing object, or removes it when
- * it is being deleted and no finalizer is left.  Consumes obj. */
-static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
-                        const vrt_route *rt, int64_t expect_rv, cJSON *obj,
-                        int dry)
+ * it is being deleted and no finalizer is left.  On failure the response
+ * says why and obj is freed; on success the caller keeps obj. */
+static int store_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                       const vrt_route *rt, int64_t expect_rv, cJSON *obj,
+                       int dry)
 {
     vrt_error err = VRT_ERROR_INIT;
     int64_t rv = 0;
@@ -169,6 +170,16 @@ static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
             vrt_resp_from_error(r, &err);
         return -1;
     }
+    return 0;
+}
+
+/* store_write, answering with the stored object.  Consumes obj. */
+static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                        const vrt_route *rt, int64_t expect_rv, cJSON *obj,
+                        int dry)
+{
+    if (store_write(r, ctx, rt, expect_rv, obj, dry))
+        return -1;
     vrt_resp_json(r, 200, obj);
     return 0;
 }
@@ -344,6 +355,27 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             store_update(r, ctx, rt, expect, next, vrt_rest_dry_run(req));
     }
     cJSON_Delete(old);
+}
+
+/*
+ * The update path for writes that reach the main object through a
+ * subresource (/scale): `next` is a changed copy of `old` and goes
+ * through the admission and generation rules of a PUT.  Returns 0 with
+ * the object as stored in *stored (the caller answers), or -1 with the
+ * response set.  Consumes next.
+ */
+int vrt_rest_update_from(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                         const vrt_req *req, const vrt_route *rt,
+                         const cJSON *old, cJSON *next, cJSON **stored)
+{
+    *stored = NULL;
+    if (prepare_update(r, req, rt, old, next))
+        return -1;
+    if (!cJSON_Compare(old, next, 1) &&
+        store_write(r, ctx, rt, rv_of(old), next, vrt_rest_dry_run(req)))
+        return -1;
+    *stored = next;
+    return 0;
 }
 
 /* Applies a patch of the request's content type to a copy of `old`. */

@@ -216,6 +216,12 @@ t_eq "... and changes nothing" "$rep0" "$(k get vmset web -o 'jsonpath={.spec.re
 t_run "kubectl scale --replicas=5" k scale vmset web --replicas=5
 t_eq "... which bumps metadata.generation (a spec change)" "$((gen0 + 1))" \
     "$(k get vmset web -o 'jsonpath={.metadata.generation}')"
+t_run "kubectl scale to the same replicas again" k scale vmset web --replicas=5
+t_eq "... leaves metadata.generation alone (no change)" "$((gen0 + 1))" \
+    "$(k get vmset web -o 'jsonpath={.metadata.generation}')"
+t_grep "a scale past the schema's maximum (1001 > 1000) is refused naming spec.replicas" \
+    'spec\.replicas.*1000' k scale vmset web --replicas=1001
+t_eq "... and changes nothing" 5 "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
 
 # --- server-side apply of an absent object: the URL names it --------------
 ssa() { # ssa NAME BODY: apply-patch BODY to configmaps/NAME; prints the code
