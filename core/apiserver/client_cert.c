@@ -14,6 +14,7 @@
 #include "apiserver.h"
 
 #include <vrt/log.h>
+#include <vrt/remote.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -162,10 +163,9 @@ static int role_of(X509 *cert, char *user, size_t user_len)
     /* The user is the one CN, whole: none, several, one too long for the
      * audit log or holding a NUL could pass for another user, so such a
      * certificate gets no role (403). */
-    int cn = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-    if (cn < 0 || X509_NAME_get_index_by_NID(name, NID_commonName, cn) >= 0)
+    const ASN1_STRING *cs = vrt_tls_sole_cn(cert);
+    if (!cs)
         return VRT_ROLE_NONE;
-    const ASN1_STRING *cs = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, cn));
     int cl = ASN1_STRING_length(cs);
     const unsigned char *cd = ASN1_STRING_get0_data(cs);
     if (cl <= 0 || (size_t)cl >= user_len)

@@ -232,10 +232,15 @@ int vrt_tls_cert_has_name(X509 *cert, const char *name)
     }
     /* No SANs: the common name, compared byte for byte (an embedded NUL
      * does not match), and only when there is exactly one. */
+    const ASN1_STRING *cn = vrt_tls_sole_cn(cert);
+    return cn && str_equal(cn, name);
+}
+
+const ASN1_STRING *vrt_tls_sole_cn(X509 *cert)
+{
     X509_NAME *subj = X509_get_subject_name(cert);
     int i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-    if (i >= 0 && X509_NAME_get_index_by_NID(subj, NID_commonName, i) < 0)
-        found = str_equal(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)),
-                          name);
-    return found;
+    if (i < 0 || X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0)
+        return NULL;
+    return X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
 }

@@ -178,6 +178,9 @@ void vrt_tls_serial(char *buf, size_t size, SSL *ssl, int peer);
 /* Non-zero when the certificate has a DNS, IP or URI SAN (or, lacking
  * SANs, a common name) equal to `name`. */
 int vrt_tls_cert_has_name(X509 *cert, const char *name);
+/* The subject's common name when there is exactly one, else NULL (none
+ * or several: a second CN could pass for someone else). */
+const ASN1_STRING *vrt_tls_sole_cn(X509 *cert);
 
 /* ---------------------------------------------------------------------- */
 /* Codecs: ABI structures as JSON, both ways (shared with the host)        */
