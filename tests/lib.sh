@@ -43,6 +43,18 @@ T_SECRETS_TMP=$(mktemp "${TMPDIR:-/tmp}/vrt-secrets.XXXXXX")
 T_TMPDIRS+=("$T_SECRETS_TMP")
 T_OUT=""   # output of the last t_run* command
 
+# A command that does not exist (a helper called before it is defined, a
+# tool missing from debian-packages.txt) is a failure of the suite, even
+# where its exit status is ignored.  bash runs this handler in a subshell,
+# so the names go through a file that t_done reads.
+T_NOTFOUND=$(mktemp "${TMPDIR:-/tmp}/vrt-notfound.XXXXXX")
+T_TMPDIRS+=("$T_NOTFOUND")
+command_not_found_handle() {
+    printf '%s\n' "$1" >>"$T_NOTFOUND"
+    echo "bash: $1: command not found (counted as a failure by t_done)" >&2
+    return 127
+}
+
 # The repository root, when the suite runs outside tests/run.sh.
 : "${VRT_SRC_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 : "${BUILD:=$VRT_SRC_DIR/build}"
@@ -117,6 +129,10 @@ t_no_secret_seen() {
 t_done() {
     if [ ${#T_SECRETS[@]} -gt 0 ]; then
         t_no_secret_seen "at the end"
+    fi
+    if [ -s "$T_NOTFOUND" ]; then
+        t_fail "every command the suite runs exists" \
+            "not found: $(sort -u "$T_NOTFOUND" | tr '\n' ' ')"
     fi
     echo "$T_PASSED passed, $T_FAILED failed, $T_SKIPPED skipped"
     [ "$T_FAILED" -eq 0 ] && exit 0
