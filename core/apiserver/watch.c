@@ -3,9 +3,19 @@
  * store's event log from a resourceVersion, with the initial state as
  * ADDED events when no version is given, BOOKMARKs when asked, and a 410
  * Expired ERROR event when the version is older than the kept history.
+ *
+ * With a label or field selector, a change that moves an object into the
+ * selection is sent as ADDED and one that moves it out as DELETED, as
+ * kube-apiserver does, so that a client's cache never keeps an object it
+ * can no longer see change.  That needs the object's previous state: the
+ * watch remembers whether each object it has met was selected.  A watch
+ * from a resourceVersion learns that from a listing of the objects that
+ * have not changed since; for the others it asks the store for the
+ * object's previous event.
  */
 #include "apiserver.h"
 
+#include <vrt/hmap.h>
 #include <vrt/selector.h>
 
 #include <stdio.h>
@@ -22,10 +32,12 @@ typedef struct vrt_watch {
     char *ns;
     int64_t rv;          /* last event sent */
     int initial;         /* still to send the current state as ADDED */
+    int seeded;          /* w->selected holds the state at the start */
     int table, bookmarks, columns_sent, ended;
     uint32_t seen;       /* events visited by the last scan */
     uint64_t deadline_ms, last_bookmark_ms;
     vrt_selector *labels, *fields;
+    vrt_hmap *selected;  /* "ns/name" -> IN or OUT; with a selector only */
     char *pending;       /* serialised events not yet handed out */
     size_t pending_len, pending_off, pending_cap;
 } vrt_watch;
@@ -50,6 +62,8 @@ struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
     w->last_bookmark_ms = vrt_now_ms();
     w->labels = label_sel;
     w->fields = field_sel;
+    if (label_sel || field_sel)
+        w->selected = vrt_hmap_new(NULL);
     return w;
 }
 
@@ -62,6 +76,7 @@ void vrt_watch_free(void *p)
     free(w->pending);
     vrt_selector_free(w->labels);
     vrt_selector_free(w->fields);
+    vrt_hmap_free(w->selected);
     free(w);
 }
 
@@ -99,12 +114,83 @@ static void emit(vrt_watch *w, const char *type, cJSON *object)
     cJSON_Delete(ev);
 }
 
-static void emit_object(vrt_watch *w, int type, const cJSON *stored)
+static const char IN[] = "in", OUT[] = "out";
+
+/* The object as this watch shows it (a view, for events.k8s.io), or NULL
+ * when it is shown as stored. */
+static cJSON *view_of(const vrt_watch *w, const cJSON *stored)
 {
-    cJSON *view = w->res->view ? w->res->view(stored) : NULL;
+    return w->res->view ? w->res->view(stored) : NULL;
+}
+
+static int matches(const vrt_watch *w, const cJSON *obj)
+{
+    return vrt_selector_matches(w->labels, obj) &&
+           vrt_selector_matches(w->fields, obj);
+}
+
+static void key_of(char *key, size_t size, const cJSON *stored, const char **ns,
+                   const char **name)
+{
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(stored, "metadata");
+    const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "namespace"));
+    *ns = n ? n : "";
+    n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
+    *name = n ? n : "";
+    snprintf(key, size, "%s/%s", *ns, *name);
+}
+
+/* Was the object selected before the event at `rv`?  Unknown history
+ * (compacted away) counts as "as it is now": no transition is invented. */
+static int was_selected(vrt_watch *w, const char *key, const char *ns,
+                        const char *name, int64_t rv, int now)
+{
+    const char *known = vrt_hmap_get(w->selected, key);
+    if (known)
+        return known == IN;
+    cJSON *prev = NULL;
+    int type = 0, was = now;
+    vrt_error err = VRT_ERROR_INIT;
+    if (vrt_store_event_before(&prev, &type, w->ctx->store, w->res->store_key,
+                               ns, name, rv, &err) == VRT_OK) {
+        if (type == VRT_EV_DELETED) {
+            was = 0;
+        } else {
+            cJSON *view = view_of(w, prev);
+            was = matches(w, view ? view : prev);
+            cJSON_Delete(view);
+        }
+    }
+    cJSON_Delete(prev);
+    return was;
+}
+
+static void emit_object(vrt_watch *w, int type, int64_t rv,
+                        const cJSON *stored)
+{
+    cJSON *view = view_of(w, stored);
     const cJSON *obj = view ? view : stored;
-    if (!vrt_selector_matches(w->labels, obj) ||
-        !vrt_selector_matches(w->fields, obj)) {
+    int now = matches(w, obj);
+    if (w->selected) {
+        char key[600];
+        const char *ns, *name;
+        key_of(key, sizeof(key), stored, &ns, &name);
+        int was = type == VRT_EV_ADDED ? 0
+                  : was_selected(w, key, ns, name, rv, now);
+        if (type == VRT_EV_DELETED) {
+            vrt_hmap_del(w->selected, key);
+            now = now || was;
+        } else {
+            vrt_hmap_put(w->selected, key, (void *)(now ? IN : OUT));
+            if (now && !was)
+                type = VRT_EV_ADDED;
+            else if (!now && was) { /* left the selection */
+                type = VRT_EV_DELETED;
+                now = 1;
+            }
+        }
+    }
+    if (!now) {
         cJSON_Delete(view);
         return;
     }
@@ -129,13 +215,34 @@ static int on_event(void *opaque, int type, int64_t rv, const cJSON *obj)
     vrt_watch *w = opaque;
     w->rv = rv;
     w->seen++;
-    emit_object(w, type, obj);
+    emit_object(w, type, rv, obj);
     return 0;
 }
 
 static int on_initial(void *opaque, const cJSON *obj)
 {
-    emit_object(opaque, VRT_EV_ADDED, obj);
+    /* Also the starting point of every transition (w->selected). */
+    emit_object(opaque, VRT_EV_ADDED, 0, obj);
+    return 0;
+}
+
+/* A watch from resourceVersion X: every object whose own resourceVersion
+ * is not above X was as it is now when the client's view was taken. */
+static int on_seed(void *opaque, const cJSON *obj)
+{
+    vrt_watch *w = opaque;
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const char *rv = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
+    if (!rv || strtoll(rv, NULL, 10) > w->rv)
+        return 0;
+    char key[600];
+    const char *ns, *name;
+    key_of(key, sizeof(key), obj, &ns, &name);
+    cJSON *view = view_of(w, obj);
+    vrt_hmap_put(w->selected, key,
+                 (void *)(matches(w, view ? view : obj) ? IN : OUT));
+    cJSON_Delete(view);
     return 0;
 }
 
@@ -177,8 +284,14 @@ static void emit_gone(vrt_watch *w)
 static void refill(vrt_watch *w)
 {
     vrt_error err = VRT_ERROR_INIT;
+    if (w->selected && !w->seeded && !w->initial) {
+        w->seeded = 1;
+        vrt_store_list(NULL, w->ctx->store, w->res->store_key, w->ns,
+                       on_seed, w, &err);
+    }
     if (w->initial) {
         w->initial = 0;
+        w->seeded = 1;
         vrt_store_list(&w->rv, w->ctx->store, w->res->store_key, w->ns,
                        on_initial, w, &err);
         if (w->pending_len)

@@ -47,6 +47,12 @@ static const char *const stmt_sql[VRT_ST_COUNT_] = {
                       " AND (?2 IS NULL OR resource = ?2)"
                       " AND (?3 IS NULL OR namespace = ?3)"
                       " ORDER BY rv LIMIT ?4",
+    /* An object's previous event: a backwards walk of the rv range, which
+     * the history bound keeps short; no index, so writes pay nothing. */
+    [VRT_ST_EV_BEFORE] = "SELECT type, data FROM events"
+                         " WHERE resource = ?1 AND namespace = ?2"
+                         " AND name = ?3 AND rv < ?4"
+                         " ORDER BY rv DESC LIMIT 1",
     [VRT_ST_COMPACT] = "DELETE FROM events WHERE rv <= ?1",
     [VRT_ST_FLOOR_SET] = "UPDATE meta SET value = ?1"
                          " WHERE key = 'floor' AND value < ?1",

@@ -179,3 +179,40 @@ cleanup:
     vrt_store_reader_put(s, c);
     return result;
 }
+
+int vrt_store_event_before(cJSON **out, int *type, vrt_store *s,
+                           const char *resource, const char *ns,
+                           const char *name, int64_t rv, vrt_error *err)
+{
+    VRT_STORE_ERR_LOCAL(err);
+    vrt_store_conn *c = NULL;
+    *out = NULL;
+    *type = 0;
+    if (!resource || !ns || !name)
+        return vrt_error_set(err, VRT_E_INVALID,
+                             "An event lookup needs a resource, a namespace "
+                             "(\"\" when cluster-scoped) and a name.");
+    if (vrt_store_reader_get(&c, s, err) != VRT_OK)
+        return err->code;
+    sqlite3_stmt *st = vrt_store_stmt(c, VRT_ST_EV_BEFORE, err);
+    if (!st)
+        goto cleanup;
+    sqlite3_bind_text(st, 1, resource, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ns, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, rv);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *type = sqlite3_column_int(st, 0);
+        *out = parse_col(st, 1, "an event", s->path, err);
+    } else if (rc == SQLITE_DONE) {
+        vrt_error_set(err, VRT_E_NOTFOUND, "No earlier event is kept.");
+    } else {
+        vrt_store_sqlite_error(err, c->db, rc, s->path, "Reading an event");
+    }
+    sqlite3_reset(st);
+
+cleanup:
+    vrt_store_reader_put(s, c);
+    return *out ? VRT_OK : err->code;
+}

@@ -91,6 +91,15 @@ int vrt_store_events_since(vrt_store *s, int64_t since, const char *resource,
                            vrt_store_event_fn visit, void *opaque,
                            vrt_error *err);
 
+/* The newest event of one object with an rv below `rv`, as *out (owned by
+ * the caller) and its type; VRT_E_NOTFOUND when the retained history
+ * holds none.  A watch with a selector uses it to learn whether a change
+ * moved an object into or out of its selection.  It walks the history
+ * backwards from `rv` (up to the history bound: milliseconds). */
+int vrt_store_event_before(cJSON **out, int *type, vrt_store *s,
+                           const char *resource, const char *ns,
+                           const char *name, int64_t rv, vrt_error *err);
+
 /* Blocks until the store's rv exceeds `rv` or `timeout_ms` passes.
  * Returns the current rv. */
 int64_t vrt_store_wait(vrt_store *s, int64_t rv, uint32_t timeout_ms);

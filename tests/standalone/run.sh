@@ -259,6 +259,48 @@ t_eq "the matching uid precondition deletes it" 200 \
     "$(del "{\"preconditions\":{\"uid\":\"$uid\"}}")"
 t_run_fails "... and it is gone" k get configmap keep-me
 
+# --- watch with a selector: objects enter and leave the selection ---------
+# kube-apiserver sends ADDED when a change brings an object into a
+# selector's view and DELETED when a change takes it out; a cache fed by
+# the watch must never keep an object it can no longer see change.
+k create configmap sel-a --from-literal=k=1 >/dev/null
+k label configmap sel-a app=x >/dev/null
+k create configmap sel-b --from-literal=k=1 >/dev/null
+k label configmap sel-b app=y >/dev/null
+k create configmap sel-c --from-literal=k=1 >/dev/null
+k label configmap sel-c app=x >/dev/null
+sel_rv=$(k get configmap sel-c -o 'jsonpath={.metadata.resourceVersion}')
+# sel-c leaves after that resourceVersion, before the watch starts: the
+# watch learns its earlier state from the store's history.
+k label configmap sel-c app=y --overwrite >/dev/null
+sel_watch() { # sel_watch FILE [rv]: a 6 s selector watch in the background
+    curl -sk -N -m 6 -H "Authorization: Bearer $(cat "$D/data/token")" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps?watch=1&labelSelector=app%3Dx${2:+&resourceVersion=$2}" \
+        >"$1" 2>/dev/null &
+}
+sel_watch "$D/w-from-rv" "$sel_rv"
+W1=$!
+sel_watch "$D/w-listed"
+W2=$!
+sleep 1
+k label configmap sel-a app=y --overwrite >/dev/null   # leaves
+k annotate configmap sel-a note=1 >/dev/null           # outside: nothing
+k label configmap sel-b app=x --overwrite >/dev/null   # enters
+k annotate configmap sel-b note=1 >/dev/null           # inside
+k label configmap sel-a app=x --overwrite >/dev/null   # comes back
+k delete configmap sel-b >/dev/null                    # deleted inside
+wait "$W1" "$W2"
+sel_events() { # the "TYPE name" of each event in FILE, on one line
+    sed -nE 's/^\{"type":"([A-Z]+)".*"name":"(sel-[abc])".*/\1 \2/p' "$1" | tr '\n' ' '
+}
+t_eq "a selector watch from a resourceVersion: DELETED on leaving, ADDED on entering" \
+    "DELETED sel-c DELETED sel-a ADDED sel-b MODIFIED sel-b ADDED sel-a DELETED sel-b " \
+    "$(sel_events "$D/w-from-rv")"
+t_eq "... and the same after an initial listing (no resourceVersion)" \
+    "ADDED sel-a DELETED sel-a ADDED sel-b MODIFIED sel-b ADDED sel-a DELETED sel-b " \
+    "$(sel_events "$D/w-listed")"
+k delete configmap sel-a sel-c >/dev/null
+
 # --- watch from a too-old resourceVersion gets 410 ------------------------
 # The server keeps 50 events (--watch-history 50): push past that.
 for i in $(seq 1 120); do

@@ -1066,6 +1066,52 @@ static void test_wal_is_checkpointed_and_stays_small(void **state)
     assert_int_not_equal(stat(wal, &st), 0);
 }
 
+/* A watch with a selector asks for an object's state before an event. */
+static void test_event_before_finds_the_previous_state(void **state)
+{
+    vrt_store *s = open_store(*state, 0, 1);
+    vrt_error err = VRT_ERROR_INIT;
+    int64_t rv = 0;
+    create(s, VM, "default", "a", 1);                    /* rv 1 */
+    create(s, VM, "default", "b", 7);                    /* rv 2 */
+    cJSON *o = new_obj("default", "a", 2);
+    assert_int_equal(vrt_store_update(&rv, s, VM, "default", "a", 1, o, &err),
+                     VRT_OK);                            /* rv 3 */
+    cJSON_Delete(o);
+    assert_int_equal(vrt_store_delete(&rv, s, VM, "default", "a", 0, NULL,
+                                      &err),
+                     VRT_OK);                            /* rv 4 */
+
+    cJSON *prev = NULL;
+    int type = 0;
+    assert_int_equal(vrt_store_event_before(&prev, &type, s, VM, "default",
+                                            "a", 4, &err),
+                     VRT_OK);
+    assert_int_equal(type, VRT_EV_MODIFIED);
+    assert_int_equal(spec_n(prev), 2);
+    cJSON_Delete(prev);
+    assert_int_equal(vrt_store_event_before(&prev, &type, s, VM, "default",
+                                            "a", 3, &err),
+                     VRT_OK);
+    assert_int_equal(type, VRT_EV_ADDED);
+    assert_int_equal(spec_n(prev), 1);
+    cJSON_Delete(prev);
+    /* Another object's events and other namespaces are not its history. */
+    assert_int_equal(vrt_store_event_before(&prev, &type, s, VM, "default",
+                                            "a", 1, &err),
+                     VRT_E_NOTFOUND);
+    assert_null(prev);
+    assert_int_equal(vrt_store_event_before(&prev, &type, s, VM, "other",
+                                            "b", 100, &err),
+                     VRT_E_NOTFOUND);
+    assert_int_equal(vrt_store_event_before(&prev, &type, s, VM, "default",
+                                            "b", 100, &err),
+                     VRT_OK);
+    assert_int_equal(spec_n(prev), 7);
+    cJSON_Delete(prev);
+    vrt_store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1084,6 +1130,7 @@ int main(void)
         T(test_events_since_orders_filters_and_limits),
         T(test_events_since_per_kind_skip_is_exact),
         T(test_compaction_keeps_history_and_reports_gone),
+        T(test_event_before_finds_the_previous_state),
         T(test_wait_wakes_on_write),
         T(test_wait_kind_wakes_only_for_its_kind),
         T(test_wait_times_out),
