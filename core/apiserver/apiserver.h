@@ -26,6 +26,7 @@ typedef struct vrt_resource {
     int namespaced;
     int has_status;     /* status subresource */
     int has_scale;      /* scale subresource */
+    int unconditional_update; /* a PUT may omit resourceVersion (built-ins) */
     char *scale_spec;   /* ".spec.replicas" */
     char *scale_status; /* ".status.replicas" */
     char *scale_selector;

@@ -334,7 +334,7 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         return;
     }
     int64_t expect = rv_of(next);
-    if (!expect) {
+    if (!expect && !rt->res->unconditional_update) {
         vrt_resp_status(r, 422, "Invalid",
                         "%s.%s \"%s\" is invalid: metadata.resourceVersion: "
                         "Invalid value: 0x0: must be specified for an update",
@@ -347,6 +347,11 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
     if (vrt_rest_load(&old, r, ctx, rt, &err)) {
         cJSON_Delete(next);
         return;
+    }
+    if (!expect) { /* unconditional: over whatever is stored now */
+        expect = rv_of(old);
+        copy_item(md_of(next), cJSON_GetObjectItemCaseSensitive(old, "metadata"),
+                  "resourceVersion");
     }
     if (prepare_update(r, req, rt, old, next) == 0) {
         if (expect == rv_of(old) && cJSON_Compare(old, next, 1))

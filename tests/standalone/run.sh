@@ -237,6 +237,32 @@ t_eq "apply without metadata.name creates the URL's object" 201 \
     "$(ssa ssa-c '{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"v"}}')"
 t_grep "... named ssa-c" '^v$' k get configmap ssa-c -o 'jsonpath={.data.k}'
 
+# --- PUT without a resourceVersion ---------------------------------------
+# kube-apiserver takes it for built-in kinds (last write wins) and refuses
+# it for custom resources.  (kubectl replace fills one in itself, so curl.)
+put() { # put PATH BODY: PUT BODY (JSON); prints the code, body in $D/put.out
+    curl -sk -o "$D/put.out" -w '%{http_code}' -X PUT \
+        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H 'Content-Type: application/json' --data "$2" "https://127.0.0.1:$PORT$1"
+}
+k create configmap put-me --from-literal=a=1 >/dev/null
+cm='{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"put-me","namespace":"default"},"data":{"a":"2"}}'
+t_eq "a PUT of a ConfigMap without a resourceVersion is taken (200)" 200 \
+    "$(put /api/v1/namespaces/default/configmaps/put-me "$cm")"
+t_grep "... and replaced its data" '^2$' k get configmap put-me -o 'jsonpath={.data.a}'
+rv1=$(k get configmap put-me -o 'jsonpath={.metadata.resourceVersion}')
+t_eq "the same PUT again (200)" 200 \
+    "$(put /api/v1/namespaces/default/configmaps/put-me "$cm")"
+t_eq "... writes nothing (same resourceVersion)" "$rv1" \
+    "$(k get configmap put-me -o 'jsonpath={.metadata.resourceVersion}')"
+t_eq "a PUT of a VMClass without one is refused (422)" 422 \
+    "$(put /apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses/medium \
+        '{"apiVersion":"infra.virtrigaud.io/v1beta1","kind":"VMClass","metadata":{"name":"medium","namespace":"default"},"spec":{"cpu":3,"memory":"1Gi"}}')"
+t_grep "... naming metadata.resourceVersion" \
+    'metadata\.resourceVersion.*must be specified for an update' cat "$D/put.out"
+t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
+k delete configmap put-me >/dev/null
+
 # --- delete: dryRun and preconditions in DeleteOptions ---------------------
 t_run "make ConfigMap keep-me" k create configmap keep-me --from-literal=a=1
 t_run "kubectl delete --dry-run=server answers" k delete configmap keep-me --dry-run=server
