@@ -19,6 +19,10 @@ fi
 t_pass "manager starts and listens"
 export KUBECONFIG=$D/data/kubeconfig
 k() { kubectl --request-timeout=20s "$@"; }
+# curl reads the token from a header file (-H @FILE), so that a failing
+# check, which prints its command line, does not print the token.
+t_secret "$(cat "$D/data/token")"
+printf 'Authorization: Bearer %s\n' "$(cat "$D/data/token")" >"$D/auth"
 
 # --- discovery and authentication --------------------------------------
 t_grep "api-resources lists every kind with short names" \
@@ -107,7 +111,7 @@ k apply -f "$D/cm.yaml" >/dev/null 2>&1
 RV=$(k get cm occ -o jsonpath='{.metadata.resourceVersion}')
 k patch cm occ --type=merge -p '{"data":{"a":"2"}}' >/dev/null 2>&1
 t_grep "a stale resourceVersion gets 409 Conflict" '"code":409' \
-    curl -sk -X PUT -H "Authorization: Bearer $(cat "$D/data/token")" \
+    curl -sk -X PUT -H @"$D/auth" \
     -H 'Content-Type: application/json' \
     --data "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"occ\",\"namespace\":\"default\",\"resourceVersion\":\"$RV\"},\"data\":{\"a\":\"3\"}}" \
     "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/occ"
@@ -140,7 +144,7 @@ t_grep "an unknown kind is a clear error" \
     "(no matches for kind|could not find the requested resource)" \
     k apply -f "$D/nope.json"
 t_grep "malformed JSON gets a Status naming the problem" '"reason":"BadRequest"' \
-    curl -sk -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+    curl -sk -X POST -H @"$D/auth" \
     -H 'Content-Type: application/json' --data '{"apiVersion":' \
     "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses"
 
@@ -158,7 +162,7 @@ t_grep "... and the binary file round-trips" '^same$' \
 t_run "kubectl create namespace" k create namespace team-a
 t_grep "a protobuf body of a kind not modelled is refused by name (415)" \
     'UnsupportedMediaType|"ServiceAccount"|not' \
-    curl -sk -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+    curl -sk -X POST -H @"$D/auth" \
     -H 'Content-Type: application/vnd.kubernetes.protobuf' \
     --data-binary @<(printf 'k8s\0\x0a\x14\x0a\x02v1\x12\x0eServiceAccount\x12\x00') \
     "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
@@ -209,7 +213,7 @@ t_run "kubectl scale --dry-run=server answers" k scale vmset web --replicas=7 --
 t_eq "... and changes nothing" "$rep0" "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
 t_eq "a Scale PUT with a stale resourceVersion is a conflict (409)" 409 \
     "$(curl -sk -o /dev/null -w '%{http_code}' -X PUT \
-        -H "Authorization: Bearer $(cat "$D/data/token")" -H 'Content-Type: application/json' \
+        -H @"$D/auth" -H 'Content-Type: application/json' \
         --data '{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","namespace":"default","resourceVersion":"1"},"spec":{"replicas":7}}' \
         "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmsets/web/scale")"
 t_eq "... and changes nothing" "$rep0" "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
@@ -226,7 +230,7 @@ t_eq "... and changes nothing" 5 "$(k get vmset web -o 'jsonpath={.spec.replicas
 # --- server-side apply of an absent object: the URL names it --------------
 ssa() { # ssa NAME BODY: apply-patch BODY to configmaps/NAME; prints the code
     curl -sk -o /dev/null -w '%{http_code}' -X PATCH \
-        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H @"$D/auth" \
         -H 'Content-Type: application/apply-patch+yaml' --data "$2" \
         "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/$1?fieldManager=t"
 }
@@ -242,7 +246,7 @@ t_grep "... named ssa-c" '^v$' k get configmap ssa-c -o 'jsonpath={.data.k}'
 # it for custom resources.  (kubectl replace fills one in itself, so curl.)
 put() { # put PATH BODY: PUT BODY (JSON); prints the code, body in $D/put.out
     curl -sk -o "$D/put.out" -w '%{http_code}' -X PUT \
-        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H @"$D/auth" \
         -H 'Content-Type: application/json' --data "$2" "https://127.0.0.1:$PORT$1"
 }
 k create configmap put-me --from-literal=a=1 >/dev/null
@@ -270,7 +274,7 @@ t_grep "... and the ConfigMap is still there" '^keep-me$' \
     k get configmap keep-me -o 'jsonpath={.metadata.name}'
 del() { # del BODY: DELETE keep-me with DeleteOptions BODY; prints the code
     curl -sk -o /dev/null -w '%{http_code}' -X DELETE \
-        -H "Authorization: Bearer $(cat "$D/data/token")" \
+        -H @"$D/auth" \
         -H 'Content-Type: application/json' --data "$1" \
         "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/keep-me"
 }
@@ -300,7 +304,7 @@ sel_rv=$(k get configmap sel-c -o 'jsonpath={.metadata.resourceVersion}')
 # watch learns its earlier state from the store's history.
 k label configmap sel-c app=y --overwrite >/dev/null
 sel_watch() { # sel_watch FILE [rv]: a 6 s selector watch in the background
-    curl -sk -N -m 6 -H "Authorization: Bearer $(cat "$D/data/token")" \
+    curl -sk -N -m 6 -H @"$D/auth" \
         "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps?watch=1&labelSelector=app%3Dx${2:+&resourceVersion=$2}" \
         >"$1" 2>/dev/null &
 }
@@ -332,12 +336,12 @@ k delete configmap sel-a sel-c >/dev/null
 for i in $(seq 1 120); do
     echo "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"churn-$i\"}}"
 done | while read -r body; do
-    curl -sk -o /dev/null -X POST -H "Authorization: Bearer $(cat "$D/data/token")" \
+    curl -sk -o /dev/null -X POST -H @"$D/auth" \
         -H 'Content-Type: application/json' --data "$body" \
         "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
 done
 t_grep "watch from a compacted resourceVersion answers 410 Expired" \
-    '"code":410' curl -sk -m 5 -H "Authorization: Bearer $(cat "$D/data/token")" \
+    '"code":410' curl -sk -m 5 -H @"$D/auth" \
     "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=2"
 
 t_stop "$MGR"
