@@ -127,6 +127,12 @@ static cJSON *parse_body(vrt_resp *r, const vrt_req *req)
         cJSON_Delete(docs);
         return obj;
     }
+    char why[160];
+    if (vrt_json_text_check(req->body, req->body_len, why, sizeof(why))) {
+        vrt_resp_status(r, 400, "BadRequest",
+                        "the request body cannot be stored as sent: %s", why);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *obj = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
     if (!obj) {

@@ -5,9 +5,18 @@
 #define VRT_JSON_H
 
 #include <cJSON.h>
+#include <stddef.h>
 
 /* Sets obj[key] to the string val, replacing what was there; NULL val
  * removes the key.  val may point into the item it replaces. */
 void vrt_json_set_str(cJSON *obj, const char *key, const char *val);
+
+/* Refuses JSON text that cJSON would change without a word: a NUL in a
+ * string or key (raw, or \u0000: cJSON's strings end there, so "a\u0000b"
+ * would become "a") and a number beyond the range of a double (it becomes
+ * infinity, which prints as null).  Returns 0, or -1 with `why` naming
+ * the byte offset and the reason.  Call it before cJSON_Parse*. */
+int vrt_json_text_check(const char *text, size_t len, char *why,
+                        size_t why_size);
 
 #endif

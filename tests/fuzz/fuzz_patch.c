@@ -14,6 +14,7 @@
  */
 #include "../../core/apiserver/apiserver.h"
 
+#include <vrt/json.h>
 #include <vrt/yaml.h>
 
 #include <stdint.h>
@@ -42,10 +43,13 @@ static void fuzz_patch_fail(const char *what, const cJSON *doc)
 /* JSON first (as for application/json), then YAML (application/yaml). */
 static cJSON *fuzz_patch_body(const char *text, size_t len)
 {
-    cJSON *obj = cJSON_ParseWithLengthOpts(text, len, NULL, 0);
+    char why[256];
+    /* As parse_body: JSON that cJSON would alter is refused first. */
+    cJSON *obj = vrt_json_text_check(text, len, why, sizeof(why)) == 0
+                     ? cJSON_ParseWithLengthOpts(text, len, NULL, 0)
+                     : NULL;
     if (obj)
         return obj;
-    char why[256];
     cJSON *docs = vrt_yaml_parse_all(text, len, why, sizeof(why));
     if (docs && cJSON_GetArraySize(docs) == 1)
         obj = cJSON_DetachItemFromArray(docs, 0);

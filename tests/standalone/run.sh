@@ -267,6 +267,26 @@ t_grep "... naming metadata.resourceVersion" \
 t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
 k delete configmap put-me >/dev/null
 
+# --- JSON that cannot be stored as sent -----------------------------------
+# cJSON would turn 1e999 into infinity (stored as null) and cut a key or
+# string at \u0000; kube-apiserver refuses both, and so do we.
+post_cm() { # post_cm BODY: POST a ConfigMap; prints the code, body in $D/post.out
+    curl -sk -o "$D/post.out" -w '%{http_code}' -X POST -H @"$D/auth" \
+        -H 'Content-Type: application/json' --data "$1" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
+}
+t_eq "a body with a number beyond a double's range is refused (400)" 400 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big","annotations":{"a":"b"}},"x":1e999}')"
+t_grep "... saying so" 'beyond the range' cat "$D/post.out"
+t_eq "a body with \\u0000 in a key is refused (400)" 400 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nul"},"data":{"a\u0000b":"c"}}')"
+t_grep "... saying so" 'NUL character' cat "$D/post.out"
+t_run_fails "... and neither was stored" k get configmap big nul
+t_eq "an escaped backslash before u0000 is text, not NUL (201)" 201 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bs"},"data":{"a":"\\u0000"}}')"
+t_grep "... stored as sent" '^\\u0000$' k get configmap bs -o 'jsonpath={.data.a}'
+k delete configmap bs >/dev/null
+
 # --- delete: dryRun and preconditions in DeleteOptions ---------------------
 t_run "make ConfigMap keep-me" k create configmap keep-me --from-literal=a=1
 t_run "kubectl delete --dry-run=server answers" k delete configmap keep-me --dry-run=server
