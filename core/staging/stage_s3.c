@@ -5,11 +5,11 @@
  * with its own payload hash.  Next to the object, KEY.upload records the
  * upload id and every part that the server acknowledged (number, size,
  * ETag), rewritten after each part.  A resumed write asks the server
- * (ListParts) which parts it holds; a server without ListParts (s3rver)
- * is answered from KEY.upload.  Either way the upload goes on after the
- * last part both agree on, so a part is sent again only if the crash
- * came between its upload and its record.  Reading is ranged GETs;
- * removing aborts the unfinished upload and deletes both objects.
+ * which parts it holds (ListParts, following its pages); a server without
+ * ListParts (s3rver) is answered from KEY.upload.  Either way the upload
+ * goes on after the last part both agree on, so a part is sent again only
+ * if the crash came between its upload and its record.  Reading is ranged
+ * GETs; removing aborts the unfinished upload and deletes both objects.
  *
  * The endpoint's host is checked by vrt_hostpolicy_check and curl is
  * pinned to the checked address (CURLOPT_RESOLVE); redirects are not
@@ -412,28 +412,14 @@ static int load_manifest(s3_writer *w, vrt_error *err)
     return w->upload_id[0] ? VRT_OK : VRT_E_NOTFOUND;
 }
 
-/* ListParts: the server's own view replaces the manifest's parts.
- * Returns VRT_E_NOTSUPP when the server does not implement it. */
-static int list_parts(s3_writer *w, vrt_error *err)
+/* The <Part> entries of one ListParts page into w (add_part keeps only
+ * the gapless run from part 1); returns how many there were. */
+static uint32_t take_parts(s3_writer *w, const char *p)
 {
-    s3_stage *s = (s3_stage *)w->base.s;
-    char q[400], id[300];
-    vrt_uri_encode(id, sizeof(id), w->upload_id, 0);
-    snprintf(q, sizeof(q), "uploadId=%s", id);
-    resp r;
-    int rc = s3_call(&r, s, "GET", w->key, q, NULL, 0, NULL, NULL, err);
-    if (rc != VRT_OK)
-        return rc;
-    if (r.code == 405 || r.code == 501) {
-        resp_free(&r);
-        return VRT_E_NOTSUPP;
-    }
-    if (r.code != 200)
-        return s3_fail(err, &r, "listing the uploaded parts of", w->key);
-    w->nparts = 0;
-    const char *p = (const char *)r.body.p;
+    uint32_t n = 0;
     char partxml[1024];
     while (p && xml_take(partxml, sizeof(partxml), &p, "Part") == 0) {
+        n++;
         const char *q2 = partxml;
         char num[16] = "", size[32] = "", etag[80] = "";
         const char *q3 = partxml, *q4 = partxml;
@@ -455,8 +441,67 @@ static int list_parts(s3_writer *w, vrt_error *err)
             add_part(w, (uint32_t)strtoul(num, NULL, 10), strtoull(size, NULL, 10), clean);
         }
     }
-    resp_free(&r);
-    return VRT_OK;
+    return n;
+}
+
+/* ListParts: the server's own view replaces the manifest's parts.  S3
+ * answers at most 1000 parts a page; while <IsTruncated> is true the next
+ * page starts after <NextPartNumberMarker>.  A list that would not end (a
+ * marker missing or not advancing, more than MAX_PARTS parts) is an error.
+ * Returns VRT_E_NOTSUPP when the server does not implement ListParts. */
+static int list_parts(s3_writer *w, vrt_error *err)
+{
+    s3_stage *s = (s3_stage *)w->base.s;
+    char id[300];
+    vrt_uri_encode(id, sizeof(id), w->upload_id, 0);
+    unsigned long marker = 0;
+    uint32_t listed = 0;
+    for (;;) {
+        char q[400], from[48] = "";
+        if (marker)
+            snprintf(from, sizeof(from), "part-number-marker=%lu&", marker);
+        /* in sorted order: s3_call signs the query as given */
+        snprintf(q, sizeof(q), "max-parts=1000&%suploadId=%s", from, id);
+        resp r;
+        int rc = s3_call(&r, s, "GET", w->key, q, NULL, 0, NULL, NULL, err);
+        if (rc != VRT_OK)
+            return rc;
+        if (!marker && (r.code == 405 || r.code == 501)) {
+            resp_free(&r);
+            return VRT_E_NOTSUPP;
+        }
+        if (r.code != 200)
+            return s3_fail(err, &r, "listing the uploaded parts of", w->key);
+        if (!marker)
+            w->nparts = 0; /* the manifest's parts stay for VRT_E_NOTSUPP */
+        char trunc[8] = "", next[24] = "", *end = NULL;
+        const char *a = (const char *)r.body.p, *b = a;
+        listed += take_parts(w, a);
+        int more = xml_take(trunc, sizeof(trunc), &a, "IsTruncated") == 0 &&
+                   strcmp(trunc, "true") == 0;
+        int have_next = xml_take(next, sizeof(next), &b, "NextPartNumberMarker") == 0 &&
+                        next[0] >= '0' && next[0] <= '9';
+        unsigned long n = have_next ? strtoul(next, &end, 10) : 0;
+        resp_free(&r);
+        const char *why = NULL;
+        char buf[160];
+        if (listed > MAX_PARTS || (more && have_next && n >= MAX_PARTS)) {
+            snprintf(buf, sizeof(buf), "the server lists more than %u parts", MAX_PARTS);
+            why = buf;
+        } else if (!more) {
+            return VRT_OK;
+        } else if (!have_next || *end) {
+            why = "a truncated page (IsTruncated true) has no NextPartNumberMarker";
+        } else if (n <= marker) {
+            snprintf(buf, sizeof(buf), "NextPartNumberMarker %lu does not advance past "
+                     "%lu", n, marker);
+            why = buf;
+        }
+        if (why)
+            return vrt_error_set(err, VRT_E_INTERNAL, "S3: listing the uploaded parts of "
+                                 "\"%s\": %s.", w->key, why);
+        marker = n;
+    }
 }
 
 static int start_upload(s3_writer *w, vrt_error *err)

@@ -9,6 +9,12 @@
 #   - kill -9 of the manager while the S3 multipart upload runs: after the
 #     restart the upload goes on after the parts already there (counted in
 #     s3rver's request log: no part below the resume point sent twice);
+#   - ListParts, which s3rver lacks, against the stand-in
+#     tests/staging/s3-listparts.mjs (pages of 2 parts): a resume after
+#     kill -9 follows all pages and sends no held part again, the object is
+#     the source disk; a stand-in that lies (a marker that does not advance,
+#     a truncated page without one, more than 10000 parts) fails the
+#     migration with a message naming the lie;
 #   - refusals: a wrong S3 access key, an unknown SSH host key, a wrong SSH
 #     key, a loopback endpoint without --migration-storage-allowed-hosts,
 #     169.254.169.254 always; no credential in logs, events or status.
@@ -356,4 +362,115 @@ t_eq "the completed object's sha256sum is the content SHA-256" \
     "$big" "$(sha256sum "$D/s3/vrt-stage/vmmigrations/default/big/export.raw._S3rver_object" | cut -d' ' -f1)"
 t_eq "and the disk read back from the target matches it" \
     "$big" "$(jp vmmigration/big '{.status.diskInfo.targetChecksum}')"
+
+# --- ListParts across pages: the S3 stand-in ---------------------------------
+# s3rver has no ListParts (it answers 405 and the writer falls back on
+# KEY.upload), so this part runs against tests/staging/s3-listparts.mjs, a
+# stand-in for just the S3 calls stage_s3.c makes, whose ListParts pages hold
+# at most 2 parts.  The stand-in never answers the first upload of part 6; the
+# manager is killed while it waits, with parts 1-5 held (3 pages to list).
+SIPORT=$(t_free_port)
+t_bg SI node "$HERE/s3-listparts.mjs" --port "$SIPORT" --dir "$D/si" --log "$D/si.log" \
+    --bucket vrt-stage --stall-part 6
+t_wait_port "$SIPORT" 20 || { t_fail "the S3 stand-in starts" "$(cat "$SI_LOG")"; t_done; }
+t_pass "the S3 stand-in (ListParts, 2 parts a page) listens on 127.0.0.1:$SIPORT"
+simig() { # simig NAME TARGET PORT MAXRETRIES: the 128 MiB disk through a stand-in
+    cat >"$D/mig-$1.yaml" <<YAML
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata: {name: $1}
+spec:
+  source: {vmRef: {name: app}}
+  target: {name: $2, providerRef: {name: new}}
+  options:
+    diskFormat: raw
+    cleanupPolicy: Never
+    retryPolicy: {maxRetries: $4, retryDelay: 1s}
+  storage:
+    type: s3
+    s3: {bucket: vrt-stage, endpoint: "http://127.0.0.1:$3", usePathStyle: true,
+         credentialsSecretRef: {name: s3-creds}}
+YAML
+    t_run "apply VMMigration $1 (S3 stand-in)" k apply -f "$D/mig-$1.yaml"
+}
+SIKEY=vrt-stage/vmmigrations/default/sipaged/export.raw
+# the parts the stand-in accepted, one number a line, as often as each was sent
+sisent() { grep -Eo "^PUT /$SIKEY\\?partNumber=[0-9]+&uploadId=[0-9a-f]+ 200" "$D/si.log" |
+           sed 's/.*partNumber=\([0-9]*\).*/\1/'; }
+# the ListParts queries it answered for that key, one a line
+silist() { sed -nE "s|^GET /$SIKEY\\?([^ ]*uploadId=[0-9a-f]+) 200 listparts=.*|\1|p" "$D/si.log"; }
+simig sipaged app-si "$SIPORT" 0
+stalled=0 end=$((SECONDS + 90))
+while [ "$SECONDS" -lt "$end" ]; do
+    grep -q "^PUT /$SIKEY?partNumber=6&.* STALLED\$" "$D/si.log" 2>/dev/null && { stalled=1; break; }
+    sleep 0.1
+done
+kill -9 "$M4"
+wait "$M4" 2>/dev/null
+t_eq "stand-in: the manager was killed (kill -9) waiting on part 6, with parts 1-5 uploaded" \
+    "1 1 2 3 4 5" "$stalled $(sisent | sort -n | xargs)"
+t_start_manager M5 "$D/data3" --staging-dir "$D/staging3" \
+    --migration-storage-allowed-hosts 127.0.0.1 || t_done
+t_wait_jp "stand-in: after the restart the migration completes" vmmigration/sipaged \
+    '{.status.phase}' '^Ready$' 120
+t_eq "stand-in: the resume read ListParts in 3 pages (part-number-marker none, 2, 4)" \
+    "- 2 4" "$(silist | sed -E 's/.*part-number-marker=([0-9]+).*/\1/; t; s/.*/-/' | xargs)"
+t_eq "stand-in: each ListParts query is in sorted order, as signed (SigV4 canonical query)" "" \
+    "$(silist | while read -r qs; do
+         n=$(tr '&' '\n' <<<"$qs" | cut -d= -f1)
+         [ "$n" = "$(LC_ALL=C sort <<<"$n")" ] || echo "unsorted: $qs"
+       done)"
+t_grep "stand-in: the S3 upload resumed after part 5, the last of the 3 pages" \
+    'Resuming the S3 upload key="vmmigrations/default/sipaged/export.raw" after part 5 ' \
+    cat "$M5_LOG"
+t_eq "stand-in: no part it held was uploaded again" "" \
+    "$(sisent | sort -n | uniq -c | awk '$1 != 1 {print "part " $2 " sent " $1 " times"}')"
+t_eq "stand-in: all 8 parts are there, none skipped" "1 2 3 4 5 6 7 8" "$(sisent | sort -nu | xargs)"
+t_eq "stand-in: the upload record (KEY.upload) is gone after the upload completed" no \
+    "$([ -e "$D/si/$SIKEY.upload" ] && echo yes || echo no)"
+si=$(jp vmmigration/sipaged '{.status.diskInfo.sourceChecksum}')
+t_eq "stand-in: the assembled object's sha256sum is the content SHA-256" \
+    "$si" "$(sha256sum "$D/si/$SIKEY" 2>/dev/null | cut -d' ' -f1)"
+t_eq "stand-in: and the disk read back from the target (ranged GETs) matches it" \
+    "$si" "$(jp vmmigration/sipaged '{.status.diskInfo.targetChecksum}')"
+# The checksums above were taken from what was staged; the source itself is
+# read again, uninterrupted, into the local staging directory (no S3).
+cat >"$D/mig-siref.yaml" <<YAML
+apiVersion: infra.virtrigaud.io/v1beta1
+kind: VMMigration
+metadata: {name: siref}
+spec:
+  source: {vmRef: {name: app}}
+  target: {name: app-siref, providerRef: {name: new}}
+  options: {diskFormat: raw, cleanupPolicy: Never}
+YAML
+t_run "apply a migration of the same disk through the local staging directory" \
+    k apply -f "$D/mig-siref.yaml"
+t_wait_jp "... it completes" vmmigration/siref '{.status.phase}' '^Ready$' 120
+t_eq "stand-in: the resumed object is byte for byte the source disk (its uninterrupted export)" \
+    "$(sha256sum "$D/staging3/default_siref/export.raw" 2>/dev/null | cut -d' ' -f1)" \
+    "$(sha256sum "$D/si/$SIKEY" 2>/dev/null | cut -d' ' -f1)"
+
+# A stand-in that lies in ListParts: the first upload of part 4 is answered
+# 500, the retry resumes and lists the parts, and the lie fails the migration
+# with a message naming it (after a bounded number of pages, no loop).
+lie() { # lie MODE NAME EXPECTED-PAGES MESSAGE-REGEX
+    local port log=$D/lie-$1.log
+    port=$(t_free_port)
+    t_bg LIE node "$HERE/s3-listparts.mjs" --port "$port" --dir "$D/lie-$1" --log "$log" \
+        --bucket vrt-stage --fail-part 4 --lie "$1"
+    t_wait_port "$port" 20 || { t_fail "the lying S3 stand-in ($1) starts" "$(cat "$LIE_LOG")"; return; }
+    simig "$2" "app-$2" "$port" 1
+    t_wait_jp "lying stand-in ($1): the resume fails, naming the problem" "vmmigration/$2" \
+        '{.status.phase}/{.status.message}' \
+        "^Failed/Staging: S3: listing the uploaded parts of \"vmmigrations/default/$2/export\\.raw\": $4" 120
+    t_eq "lying stand-in ($1): the part upload refused once, then $3 ListParts request(s), no more" \
+        "1 $3" "$(grep -c "^PUT [^ ]*partNumber=4&[^ ]* 500" "$log") $(grep -c ' listparts=' "$log")"
+}
+lie stuck-marker silie1 2 'NextPartNumberMarker 2 does not advance past 2\.$'
+lie no-marker silie2 1 'a truncated page \(IsTruncated true\) has no NextPartNumberMarker\.$'
+lie too-many silie3 10 'the server lists more than 10000 parts\.$'
+t_stop "$M5"
+t_grep "the manager stopped without a sanitizer report (leaks, UB)" '^0$' \
+    sh -c "grep -c -e 'Sanitizer' -e 'runtime error' '$M5_LOG'"
 t_done
