@@ -26,7 +26,9 @@ typedef struct vrt_resource {
     int namespaced;
     int has_status;     /* status subresource */
     int has_scale;      /* scale subresource */
-    int unconditional_update; /* a PUT may omit resourceVersion (built-ins) */
+    /* A built-in kind (not from a CRD): as in kube-apiserver, a PUT may
+     * omit resourceVersion, and strategic merge patches are taken. */
+    int builtin;
     char *scale_spec;   /* ".spec.replicas" */
     char *scale_status; /* ".status.replicas" */
     char *scale_selector;

@@ -129,9 +129,7 @@ void vrt_resources_init_builtin(vrt_resources *rs)
         r->short_names = strv_new(b->short_names);
         r->categories = strv_new(NULL);
         r->namespaced = b->namespaced;
-        /* As in kube-apiserver: built-in kinds take an update without a
-         * resourceVersion (last write wins); custom resources do not. */
-        r->unconditional_update = 1;
+        r->builtin = 1;
         set_store_key(r);
         if (strcmp(b->kind, "Event") == 0 && !b->group[0])
             view_core_events(r);

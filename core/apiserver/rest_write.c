@@ -340,7 +340,7 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         return;
     }
     int64_t expect = rv_of(next);
-    if (!expect && !rt->res->unconditional_update) {
+    if (!expect && !rt->res->builtin) {
         vrt_resp_status(r, 422, "Invalid",
                         "%s.%s \"%s\" is invalid: metadata.resourceVersion: "
                         "Invalid value: 0x0: must be specified for an update",
@@ -390,7 +390,8 @@ int vrt_rest_update_from(vrt_resp *r, vrt_apiserver_ctx *ctx,
 }
 
 /* Applies a patch of the request's content type to a copy of `old`. */
-static cJSON *apply_patch(vrt_resp *r, const vrt_req *req, const cJSON *old,
+static cJSON *apply_patch(vrt_resp *r, const vrt_req *req,
+                          const vrt_route *rt, const cJSON *old,
                           const cJSON *patch)
 {
     const char *ct = req->content_type ? req->content_type : "";
@@ -403,9 +404,21 @@ static cJSON *apply_patch(vrt_resp *r, const vrt_req *req, const cJSON *old,
             cJSON_Delete(next);
             return NULL;
         }
+    } else if (strstr(ct, "strategic-merge-patch") && !rt->res->builtin) {
+        /* kube-apiserver's answer: custom resources have no patch
+         * strategy (kubectl patch then needs --type=merge). */
+        vrt_resp_status(r, 415, "UnsupportedMediaType",
+                        "the body of the request was in an unknown format - "
+                        "accepted media types include: "
+                        "application/json-patch+json, "
+                        "application/merge-patch+json, "
+                        "application/apply-patch+yaml");
+        cJSON_Delete(next);
+        return NULL;
     } else if (strstr(ct, "merge-patch+json") || strstr(ct, "apply-patch")) {
-        /* Strategic merge is treated as a JSON merge patch, as
-         * kube-apiserver does for custom resources. */
+        /* A strategic merge patch of a built-in kind is applied as a
+         * merge patch: ConfigMap, Secret, Namespace and Event have no
+         * lists that merge by key. */
         if (!cJSON_IsObject(patch)) {
             vrt_resp_status(r, 400, "BadRequest",
                             "a merge patch must be a JSON object");
@@ -471,7 +484,7 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             cJSON_Delete(patch);
             return;
         }
-        cJSON *next = apply_patch(r, req, old, patch);
+        cJSON *next = apply_patch(r, req, rt, old, patch);
         if (!next) {
             cJSON_Delete(old);
             break;

@@ -267,6 +267,19 @@ t_grep "... naming metadata.resourceVersion" \
 t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
 k delete configmap put-me >/dev/null
 
+# --- strategic merge patch: built-in kinds only ---------------------------
+# As in kube-apiserver, a custom resource has no patch strategy: kubectl
+# patch without --type=merge is refused with 415; a ConfigMap takes it.
+k create configmap smp-me --from-literal=a=1 >/dev/null
+t_run "kubectl patch (strategic) of a ConfigMap" k patch configmap smp-me -p '{"data":{"b":"2"}}'
+t_grep "... merged" '^1 2$' k get configmap smp-me -o 'jsonpath={.data.a} {.data.b}'
+t_grep "kubectl patch (strategic) of a VMClass is refused, naming the media types it takes" \
+    'application/merge-patch\+json' k patch vmclass medium -p '{"spec":{"cpu":5}}'
+t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
+t_run "kubectl patch --type=merge of the VMClass works" \
+    k patch vmclass medium --type=merge -p '{"metadata":{"labels":{"patched":"yes"}}}'
+k delete configmap smp-me >/dev/null
+
 # --- JSON that cannot be stored as sent -----------------------------------
 # cJSON would turn 1e999 into infinity (stored as null) and cut a key or
 # string at \u0000; kube-apiserver refuses both, and so do we.
