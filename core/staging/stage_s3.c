@@ -412,50 +412,84 @@ static int load_manifest(s3_writer *w, vrt_error *err)
     return w->upload_id[0] ? VRT_OK : VRT_E_NOTFOUND;
 }
 
+/* An ETag as sent in XML, unescaped: quoted, as &quot; or as &#34;. */
+static void etag_unescape(char *out, size_t size, const char *in)
+{
+    size_t o = 0;
+    for (const char *e = in; *e && o + 1 < size; e++) {
+        if (strncmp(e, "&quot;", 6) == 0) {
+            out[o++] = '"';
+            e += 5;
+        } else if (strncmp(e, "&#34;", 5) == 0) {
+            out[o++] = '"';
+            e += 4;
+        } else {
+            out[o++] = *e;
+        }
+    }
+    out[o] = '\0';
+}
+
 /* The <Part> entries of one ListParts page into w (add_part keeps only
- * the gapless run from part 1); returns how many there were. */
-static uint32_t take_parts(s3_writer *w, const char *p)
+ * the gapless run from part 1); returns how many there were and the
+ * highest part number in *last. */
+static uint32_t take_parts(s3_writer *w, const char *p, unsigned long *last)
 {
     uint32_t n = 0;
     char partxml[1024];
     while (p && xml_take(partxml, sizeof(partxml), &p, "Part") == 0) {
         n++;
-        const char *q2 = partxml;
-        char num[16] = "", size[32] = "", etag[80] = "";
-        const char *q3 = partxml, *q4 = partxml;
+        const char *q2 = partxml, *q3 = partxml, *q4 = partxml;
+        char num[16] = "", size[32] = "", etag[80] = "", clean[80];
         if (xml_take(num, sizeof(num), &q2, "PartNumber") == 0 &&
             xml_take(size, sizeof(size), &q3, "Size") == 0 &&
             xml_take(etag, sizeof(etag), &q4, "ETag") == 0) {
-            /* ETags arrive quoted, possibly as &quot; */
-            char clean[80];
-            size_t o = 0;
-            for (const char *e = etag; *e && o + 1 < sizeof(clean); e++) {
-                if (strncmp(e, "&quot;", 6) == 0) {
-                    clean[o++] = '"';
-                    e += 5;
-                } else {
-                    clean[o++] = *e;
-                }
-            }
-            clean[o] = '\0';
-            add_part(w, (uint32_t)strtoul(num, NULL, 10), strtoull(size, NULL, 10), clean);
+            unsigned long number = strtoul(num, NULL, 10);
+            if (number > *last)
+                *last = number;
+            etag_unescape(clean, sizeof(clean), etag);
+            add_part(w, (uint32_t)number, strtoull(size, NULL, 10), clean);
         }
     }
     return n;
 }
 
-/* ListParts: the server's own view replaces the manifest's parts.  S3
- * answers at most 1000 parts a page; while <IsTruncated> is true the next
- * page starts after <NextPartNumberMarker>.  A list that would not end (a
- * marker missing or not advancing, more than MAX_PARTS parts) is an error.
- * Returns VRT_E_NOTSUPP when the server does not implement ListParts. */
+/* Keeps the run of parts that both the manifest and the server hold with
+ * the same size and ETag: a part either side lacks or disagrees on is
+ * sent again. */
+static void keep_agreed(s3_writer *w, const part *manifest, uint32_t nmanifest)
+{
+    uint32_t k = 0;
+    while (k < w->nparts && k < nmanifest &&
+           w->parts[k].size == manifest[k].size &&
+           strcmp(w->parts[k].etag, manifest[k].etag) == 0)
+        k++;
+    if (k < w->nparts && k < nmanifest)
+        vrt_log_warn("S3 lists part %u of \"%s\" with another size or ETag "
+                     "than the upload record; it is sent again",
+                     k + 1, w->key);
+    w->nparts = k;
+}
+
+/* ListParts: the upload goes on after the parts both the server and the
+ * manifest (KEY.upload) hold.  S3 answers at most 1000 parts a page;
+ * while <IsTruncated> is true the next page starts after
+ * <NextPartNumberMarker>.  Pages that would not end (no marker, a marker
+ * that does not advance, an empty page, more than MAX_PARTS parts) stop
+ * the listing with a warning: the parts read so far are still the
+ * server's, and whatever was not listed is sent again.  Returns
+ * VRT_E_NOTSUPP when the server does not implement ListParts. */
 static int list_parts(s3_writer *w, vrt_error *err)
 {
     s3_stage *s = (s3_stage *)w->base.s;
     char id[300];
     vrt_uri_encode(id, sizeof(id), w->upload_id, 0);
-    unsigned long marker = 0;
+    part *manifest = w->parts;
+    uint32_t nmanifest = w->nparts;
+    unsigned long marker = 0, last = 0;
     uint32_t listed = 0;
+    const char *stop = NULL;
+    char stopbuf[160];
     for (;;) {
         char q[400], from[48] = "";
         if (marker)
@@ -464,44 +498,61 @@ static int list_parts(s3_writer *w, vrt_error *err)
         snprintf(q, sizeof(q), "max-parts=1000&%suploadId=%s", from, id);
         resp r;
         int rc = s3_call(&r, s, "GET", w->key, q, NULL, 0, NULL, NULL, err);
-        if (rc != VRT_OK)
-            return rc;
-        if (!marker && (r.code == 405 || r.code == 501)) {
+        if (rc == VRT_OK && !marker && (r.code == 405 || r.code == 501)) {
             resp_free(&r);
-            return VRT_E_NOTSUPP;
+            rc = VRT_E_NOTSUPP;
+        } else if (rc == VRT_OK && r.code != 200) {
+            rc = s3_fail(err, &r, "listing the uploaded parts of", w->key);
         }
-        if (r.code != 200)
-            return s3_fail(err, &r, "listing the uploaded parts of", w->key);
-        if (!marker)
-            w->nparts = 0; /* the manifest's parts stay for VRT_E_NOTSUPP */
+        if (rc != VRT_OK) {
+            if (marker) /* w->parts holds the server's list: drop it */
+                free(w->parts);
+            w->parts = manifest;
+            w->nparts = nmanifest;
+            return rc;
+        }
+        if (!marker) { /* the server's list, in place of the manifest's */
+            w->parts = NULL;
+            w->nparts = 0;
+        }
         char trunc[8] = "", next[24] = "", *end = NULL;
         const char *a = (const char *)r.body.p, *b = a;
-        listed += take_parts(w, a);
+        uint32_t got = take_parts(w, a, &last);
+        listed += got;
         int more = xml_take(trunc, sizeof(trunc), &a, "IsTruncated") == 0 &&
                    strcmp(trunc, "true") == 0;
-        int have_next = xml_take(next, sizeof(next), &b, "NextPartNumberMarker") == 0 &&
-                        next[0] >= '0' && next[0] <= '9';
+        int have_next = xml_take(next, sizeof(next), &b, "NextPartNumberMarker") == 0;
         unsigned long n = have_next ? strtoul(next, &end, 10) : 0;
         resp_free(&r);
-        const char *why = NULL;
-        char buf[160];
-        if (listed > MAX_PARTS || (more && have_next && n >= MAX_PARTS)) {
-            snprintf(buf, sizeof(buf), "the server lists more than %u parts", MAX_PARTS);
-            why = buf;
-        } else if (!more) {
-            return VRT_OK;
-        } else if (!have_next || *end) {
-            why = "a truncated page (IsTruncated true) has no NextPartNumberMarker";
-        } else if (n <= marker) {
-            snprintf(buf, sizeof(buf), "NextPartNumberMarker %lu does not advance past "
-                     "%lu", n, marker);
-            why = buf;
+        int usable = have_next && next[0] >= '0' && next[0] <= '9' && !*end;
+        if (!more || (usable && n >= MAX_PARTS)) /* nothing can follow */
+            break;
+        if (!usable) {
+            snprintf(stopbuf, sizeof(stopbuf), "a truncated page has %s "
+                     "NextPartNumberMarker \"%.20s\"",
+                     have_next ? "the unusable" : "no", next);
+            stop = stopbuf;
+        } else if (got == 0 || n <= marker || n < last) {
+            snprintf(stopbuf, sizeof(stopbuf), "a truncated page of %u part(s) "
+                     "after part %lu gives NextPartNumberMarker %lu", got,
+                     marker, n);
+            stop = stopbuf;
+        } else if (listed > MAX_PARTS) {
+            snprintf(stopbuf, sizeof(stopbuf), "it lists more than %u parts",
+                     MAX_PARTS);
+            stop = stopbuf;
         }
-        if (why)
-            return vrt_error_set(err, VRT_E_INTERNAL, "S3: listing the uploaded parts of "
-                                 "\"%s\": %s.", w->key, why);
+        if (stop)
+            break;
         marker = n;
     }
+    if (stop)
+        vrt_log_warn("S3 ListParts of \"%s\" does not end (%s); the parts "
+                     "not listed are sent again",
+                     w->key, stop);
+    keep_agreed(w, manifest, nmanifest);
+    free(manifest);
+    return VRT_OK;
 }
 
 static int start_upload(s3_writer *w, vrt_error *err)

@@ -36,6 +36,10 @@
 //                    at a known point); later ones are served
 //   --fail-part N    the first UploadPart of part N is answered 500
 //                    InternalError (the client's retry resumes the upload)
+//   --forget-part N  the first UploadPart of part N is answered 200 with its
+//                    ETag but not kept, as if the server had lost it: the
+//                    client's upload record says it holds part N, ListParts
+//                    does not list it, and Complete refuses it as missing
 //   --lie MODE       ListParts lies on every page:
 //                      stuck-marker  NextPartNumberMarker never advances
 //                                    (the first page, whatever marker asked)
@@ -55,7 +59,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const opt = {port: 0, dir: '', log: '', bucket: [], 'page-size': '2',
-             'stall-part': '', 'fail-part': '', lie: ''};
+             'stall-part': '', 'fail-part': '', 'forget-part': '', lie: ''};
 for (let i = 2; i < process.argv.length; i += 2) {
     const k = process.argv[i].replace(/^--/, '');
     if (!(k in opt) || i + 1 >= process.argv.length) {
@@ -68,7 +72,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
 if (!opt.port || !opt.dir || !opt.log || !opt.bucket.length ||
     !['', 'stuck-marker', 'no-marker', 'too-many'].includes(opt.lie)) {
     console.error('usage: s3-listparts.mjs --port P --dir DIR --log FILE --bucket B ' +
-                  '[--page-size N] [--stall-part N] [--fail-part N] ' +
+                  '[--page-size N] [--stall-part N] [--fail-part N] [--forget-part N] ' +
                   '[--lie stuck-marker|no-marker|too-many]');
     process.exit(2);
 }
@@ -76,6 +80,7 @@ const PAGE_MAX = Number(opt['page-size']);
 const MIN_PART = 5 << 20; // S3: every part but the last
 let stallPart = opt['stall-part'] ? Number(opt['stall-part']) : 0;
 let failPart = opt['fail-part'] ? Number(opt['fail-part']) : 0;
+let forgetPart = opt['forget-part'] ? Number(opt['forget-part']) : 0;
 const UPLOADS = path.join(opt.dir, '.uploads');
 fs.mkdirSync(UPLOADS, {recursive: true});
 for (const b of opt.bucket) fs.mkdirSync(path.join(opt.dir, b), {recursive: true});
@@ -246,8 +251,12 @@ function handle(req, res, body) {
                 failPart = 0;
                 return fail(req, res, 500, 'InternalError', 'stand-in: --fail-part');
             }
-            fs.writeFileSync(path.join(UPLOADS, id, String(n)), body);
             const etag = `"${md5(body)}"`;
+            if (n === forgetPart) {
+                forgetPart = 0;
+                return answer(req, res, 200, '', {ETag: etag}, 'forgotten');
+            }
+            fs.writeFileSync(path.join(UPLOADS, id, String(n)), body);
             up.parts.set(n, {size: body.length, etag});
             return answer(req, res, 200, '', {ETag: etag});
         }
