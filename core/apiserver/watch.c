@@ -8,10 +8,14 @@
  * selection is sent as ADDED and one that moves it out as DELETED, as
  * kube-apiserver does, so that a client's cache never keeps an object it
  * can no longer see change.  That needs the object's previous state: the
- * watch remembers whether each object it has met was selected.  A watch
- * from a resourceVersion learns that from a listing of the objects that
- * have not changed since; for the others it asks the store for the
- * object's previous event.
+ * watch remembers which objects are selected (absent: not selected).  A
+ * watch from a resourceVersion learns that from a listing of the objects
+ * that have not changed since; the others are UNKNOWN until the store's
+ * history gives their previous event.  When the history no longer has
+ * it, the object counts as selected: a change that leaves it out sends
+ * DELETED, which a client that never held it ignores, rather than leave a
+ * client holding it forever.  The store is asked outside its visitors,
+ * never while this watch holds one of its readers.
  */
 #include "apiserver.h"
 
@@ -26,6 +30,14 @@
 #define WAIT_SLICE_MS 500
 #define BOOKMARK_EVERY_MS 10000
 
+/* An event kept from a store scan, to be handled once the scan (and its
+ * reader) is over. */
+struct held_event {
+    int type;
+    int64_t rv;
+    cJSON *obj;
+};
+
 typedef struct vrt_watch {
     vrt_apiserver_ctx *ctx;
     const vrt_resource *res;
@@ -33,11 +45,14 @@ typedef struct vrt_watch {
     int64_t rv;          /* last event sent */
     int initial;         /* still to send the current state as ADDED */
     int seeded;          /* w->selected holds the state at the start */
+    int seed_failed;     /* the listing failed: absent means UNKNOWN too */
     int table, bookmarks, columns_sent, ended;
     uint32_t seen;       /* events visited by the last scan */
     uint64_t deadline_ms, last_bookmark_ms;
     vrt_selector *labels, *fields;
-    vrt_hmap *selected;  /* "ns/name" -> IN or OUT; with a selector only */
+    vrt_hmap *selected;  /* "ns/name" -> IN or UNKNOWN; with a selector only */
+    struct held_event *batch; /* a scan's events, handled after it */
+    uint32_t nbatch;
     char *pending;       /* serialised events not yet handed out */
     size_t pending_len, pending_off, pending_cap;
 } vrt_watch;
@@ -62,8 +77,12 @@ struct vrt_watch *vrt_watch_new(vrt_apiserver_ctx *ctx,
     w->last_bookmark_ms = vrt_now_ms();
     w->labels = label_sel;
     w->fields = field_sel;
-    if (label_sel || field_sel)
+    if (label_sel || field_sel) {
         w->selected = vrt_hmap_new(NULL);
+        w->batch = calloc(EVENTS_PER_FETCH, sizeof(*w->batch));
+        if (!w->batch)
+            abort();
+    }
     return w;
 }
 
@@ -77,6 +96,9 @@ void vrt_watch_free(void *p)
     vrt_selector_free(w->labels);
     vrt_selector_free(w->fields);
     vrt_hmap_free(w->selected);
+    for (uint32_t i = 0; i < w->nbatch; i++)
+        cJSON_Delete(w->batch[i].obj);
+    free(w->batch);
     free(w);
 }
 
@@ -114,7 +136,7 @@ static void emit(vrt_watch *w, const char *type, cJSON *object)
     cJSON_Delete(ev);
 }
 
-static const char IN[] = "in", OUT[] = "out";
+static const char IN[] = "in", UNKNOWN[] = "unknown";
 
 /* The object as this watch shows it (a view, for events.k8s.io), or NULL
  * when it is shown as stored. */
@@ -140,16 +162,18 @@ static void key_of(char *key, size_t size, const cJSON *stored, const char **ns,
     snprintf(key, size, "%s/%s", *ns, *name);
 }
 
-/* Was the object selected before the event at `rv`?  Unknown history
- * (compacted away) counts as "as it is now": no transition is invented. */
+/* Was the object selected before the MODIFIED event at `rv`?  Asks the
+ * store: never call it from a store visitor. */
 static int was_selected(vrt_watch *w, const char *key, const char *ns,
-                        const char *name, int64_t rv, int now)
+                        const char *name, int64_t rv)
 {
     const char *known = vrt_hmap_get(w->selected, key);
-    if (known)
-        return known == IN;
+    if (known == IN)
+        return 1;
+    if (!known && !w->seed_failed)
+        return 0;
     cJSON *prev = NULL;
-    int type = 0, was = now;
+    int type = 0, was = 1; /* history gone: as if selected (see top) */
     vrt_error err = VRT_ERROR_INIT;
     if (vrt_store_event_before(&prev, &type, w->ctx->store, w->res->store_key,
                                ns, name, rv, &err) == VRT_OK) {
@@ -170,18 +194,16 @@ static void emit_object(vrt_watch *w, int type, int64_t rv,
 {
     cJSON *view = view_of(w, stored);
     const cJSON *obj = view ? view : stored;
-    int now = matches(w, obj);
+    int now = matches(w, obj), selected_now = now;
     if (w->selected) {
         char key[600];
         const char *ns, *name;
         key_of(key, sizeof(key), stored, &ns, &name);
-        int was = type == VRT_EV_ADDED ? 0
-                  : was_selected(w, key, ns, name, rv, now);
         if (type == VRT_EV_DELETED) {
-            vrt_hmap_del(w->selected, key);
-            now = now || was;
-        } else {
-            vrt_hmap_put(w->selected, key, (void *)(now ? IN : OUT));
+            /* Its last state is the deleted object's own. */
+            now = now || vrt_hmap_get(w->selected, key) == IN;
+        } else if (type == VRT_EV_MODIFIED) {
+            int was = was_selected(w, key, ns, name, rv);
             if (now && !was)
                 type = VRT_EV_ADDED;
             else if (!now && was) { /* left the selection */
@@ -189,6 +211,10 @@ static void emit_object(vrt_watch *w, int type, int64_t rv,
                 now = 1;
             }
         }
+        if (type != VRT_EV_DELETED && selected_now)
+            vrt_hmap_put(w->selected, key, (void *)IN);
+        else
+            vrt_hmap_del(w->selected, key);
     }
     if (!now) {
         cJSON_Delete(view);
@@ -215,33 +241,52 @@ static int on_event(void *opaque, int type, int64_t rv, const cJSON *obj)
     vrt_watch *w = opaque;
     w->rv = rv;
     w->seen++;
-    emit_object(w, type, rv, obj);
-    return 0;
+    if (!w->selected) {
+        emit_object(w, type, rv, obj);
+    } else { /* emit_object may ask the store: after the scan */
+        struct held_event *h = &w->batch[w->nbatch++];
+        h->type = type;
+        h->rv = rv;
+        h->obj = cJSON_Duplicate(obj, 1);
+    }
+    return w->nbatch >= EVENTS_PER_FETCH;
+}
+
+static void emit_held(vrt_watch *w)
+{
+    for (uint32_t i = 0; i < w->nbatch; i++) {
+        emit_object(w, w->batch[i].type, w->batch[i].rv, w->batch[i].obj);
+        cJSON_Delete(w->batch[i].obj);
+    }
+    w->nbatch = 0;
 }
 
 static int on_initial(void *opaque, const cJSON *obj)
 {
-    /* Also the starting point of every transition (w->selected). */
+    /* An ADDED never asks the store; it also records what is selected. */
     emit_object(opaque, VRT_EV_ADDED, 0, obj);
     return 0;
 }
 
-/* A watch from resourceVersion X: every object whose own resourceVersion
- * is not above X was as it is now when the client's view was taken. */
+/* A watch from resourceVersion X: an object whose own resourceVersion is
+ * not above X was as it is now when the client's view was taken; one
+ * that changed since is UNKNOWN until its history is read. */
 static int on_seed(void *opaque, const cJSON *obj)
 {
     vrt_watch *w = opaque;
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     const char *rv = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
-    if (!rv || strtoll(rv, NULL, 10) > w->rv)
-        return 0;
     char key[600];
     const char *ns, *name;
     key_of(key, sizeof(key), obj, &ns, &name);
+    if (!rv || strtoll(rv, NULL, 10) > w->rv) {
+        vrt_hmap_put(w->selected, key, (void *)UNKNOWN);
+        return 0;
+    }
     cJSON *view = view_of(w, obj);
-    vrt_hmap_put(w->selected, key,
-                 (void *)(matches(w, view ? view : obj) ? IN : OUT));
+    if (matches(w, view ? view : obj))
+        vrt_hmap_put(w->selected, key, (void *)IN);
     cJSON_Delete(view);
     return 0;
 }
@@ -286,14 +331,16 @@ static void refill(vrt_watch *w)
     vrt_error err = VRT_ERROR_INIT;
     if (w->selected && !w->seeded && !w->initial) {
         w->seeded = 1;
-        vrt_store_list(NULL, w->ctx->store, w->res->store_key, w->ns,
-                       on_seed, w, &err);
+        w->seed_failed = vrt_store_list(NULL, w->ctx->store,
+                                        w->res->store_key, w->ns, on_seed, w,
+                                        &err) != VRT_OK;
     }
     if (w->initial) {
         w->initial = 0;
         w->seeded = 1;
-        vrt_store_list(&w->rv, w->ctx->store, w->res->store_key, w->ns,
-                       on_initial, w, &err);
+        w->seed_failed = vrt_store_list(&w->rv, w->ctx->store,
+                                        w->res->store_key, w->ns, on_initial,
+                                        w, &err) != VRT_OK;
         if (w->pending_len)
             return;
     }
@@ -305,6 +352,7 @@ static void refill(vrt_watch *w)
     int rc = vrt_store_events_since(w->ctx->store, w->rv, w->res->store_key,
                                     w->ns, EVENTS_PER_FETCH, on_event, w,
                                     &err);
+    emit_held(w); /* the scan's reader is back in the pool */
     if (rc == VRT_STORE_GONE) {
         emit_gone(w);
         return;
