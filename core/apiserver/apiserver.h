@@ -26,9 +26,12 @@ typedef struct vrt_resource {
     int namespaced;
     int has_status;     /* status subresource */
     int has_scale;      /* scale subresource */
-    /* A built-in kind (not from a CRD): as in kube-apiserver, a PUT may
-     * omit resourceVersion, and strategic merge patches are taken. */
+    /* A built-in kind (not from a CRD): as in kube-apiserver, strategic
+     * merge patches are taken. */
     int builtin;
+    /* A PUT may omit resourceVersion (last write wins), as kube-apiserver's
+     * AllowUnconditionalUpdate: some built-in kinds, never a CRD's. */
+    int unconditional_update;
     char *scale_spec;   /* ".spec.replicas" */
     char *scale_status; /* ".status.replicas" */
     char *scale_selector;
@@ -41,6 +44,12 @@ typedef struct vrt_resource {
     cJSON *(*view)(const cJSON *stored);
     cJSON *(*unview)(const cJSON *given);
 } vrt_resource;
+
+/* For messages, as kube-apiserver names a group resource or kind:
+ * "configmaps" and "ConfigMap" in the core group, "leases.coordination.k8s.io"
+ * and "Lease.coordination.k8s.io" elsewhere.  Use as
+ * printf("%s%s%s", res->plural, VRT_DOT(res), res->group). */
+#define VRT_DOT(res) ((res)->group[0] ? "." : "")
 
 typedef struct vrt_resources {
     vrt_resource **items;
@@ -131,6 +140,16 @@ int vrt_accepts_table(const char *accept);
 cJSON *vrt_table_new(const vrt_resource *res, const char *list_rv);
 void vrt_table_add_row(cJSON *table, const vrt_resource *res,
                        const cJSON *obj, int include_object);
+
+/* rest_write.c: metadata.resourceVersion of obj as a precondition.
+ * Absent, null, "" and "0" are none (*rv = 0, as kube-apiserver's
+ * ParseResourceVersion); a positive decimal that fits int64 (digits only:
+ * no sign, space or trailing text) is that number; anything else returns
+ * -1 with the value, quoted as JSON, in `bad`. */
+int vrt_rest_rv_parse(int64_t *rv, const cJSON *obj, char *bad,
+                      size_t bad_size);
+/* The 400 answer to a resourceVersion vrt_rest_rv_parse refused. */
+void vrt_rest_rv_invalid(vrt_resp *r, const char *bad);
 
 /* patch.c */
 /* RFC 7386: applies `patch` to `target` in place. */

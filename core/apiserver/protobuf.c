@@ -189,26 +189,41 @@ static cJSON *string_item(const pb *s)
     return item;
 }
 
-/* One map entry {1: key, 2: value} into obj. */
-static int map_entry(cJSON *obj, pb *entry, int b64)
+static int has_nul(const pb *s)
+{
+    return s->p && memchr(s->p, '\0', (size_t)(s->end - s->p)) != NULL;
+}
+
+/* One map entry {1: key, 2: value} into obj; why says what is wrong. */
+static int map_entry(cJSON *obj, pb *entry, int b64, const char *field,
+                     char *why, size_t n)
 {
     pb key = {NULL, NULL}, val = {(const uint8_t *)"", (const uint8_t *)""};
     uint32_t num, wire;
     while (entry->p < entry->end) {
         if (read_tag(&num, &wire, entry))
-            return -1;
+            return fail(why, n, "an entry of \"%s\" is malformed", field);
         if (num == 1 && wire == WIRE_LEN) {
             if (read_len(&key, entry))
-                return -1;
+                return fail(why, n, "an entry of \"%s\" is malformed", field);
         } else if (num == 2 && wire == WIRE_LEN) {
             if (read_len(&val, entry))
-                return -1;
+                return fail(why, n, "an entry of \"%s\" is malformed", field);
         } else if (skip(entry, wire)) {
-            return -1;
+            return fail(why, n, "an entry of \"%s\" is malformed", field);
         }
     }
-    if (!key.p || memchr(key.p, '\0', (size_t)(key.end - key.p)))
-        return -1;
+    if (!key.p)
+        return fail(why, n, "an entry of \"%s\" has no key", field);
+    if (has_nul(&key))
+        return fail(why, n, "a key of \"%s\" holds a NUL byte, which a JSON "
+                    "key cannot carry", field);
+    if (!b64 && has_nul(&val))
+        return fail(why, n, "the value of \"%s\" entry \"%.*s\" holds a NUL "
+                    "byte, which a string cannot carry (binary data goes in "
+                    "binaryData or data)", field,
+                    (int)(key.end - key.p > 64 ? 64 : key.end - key.p),
+                    (const char *)key.p);
     char *k = dup_bytes(&key);
     char *b = b64 ? base64_of(&val) : NULL;
     cJSON *v = b64 ? (b ? cJSON_CreateString(b) : NULL) : string_item(&val);
@@ -216,7 +231,7 @@ static int map_entry(cJSON *obj, pb *entry, int b64)
     if (!k || !v) {
         free(k);
         cJSON_Delete(v);
-        return -1;
+        return fail(why, n, "an entry of \"%s\" cannot be read", field);
     }
     cJSON_DeleteItemFromObjectCaseSensitive(obj, k); /* last one wins */
     cJSON_AddItemToObject(obj, k, v);
@@ -254,6 +269,9 @@ static int decode_field(cJSON *obj, pb *b, const field_def *f, uint32_t wire,
         cJSON_DeleteItemFromObjectCaseSensitive(obj, f->json);
         if (v == 0)
             return 0; /* Go's encoder writes zero values; JSON omits them */
+        if (f->kind == F_INT64 && (int64_t)v != (int64_t)(double)(int64_t)v)
+            return fail(why, n, "field \"%s\" holds an integer beyond 2^53 "
+                        "that cannot be stored exactly", f->json);
         cJSON *item = f->kind == F_BOOL ? cJSON_CreateBool(v != 0)
                                         : cJSON_CreateNumber((double)(int64_t)v);
         return item && cJSON_AddItemToObject(obj, f->json, item) ? 0 : -1;
@@ -266,22 +284,27 @@ static int decode_field(cJSON *obj, pb *b, const field_def *f, uint32_t wire,
         cJSON_DeleteItemFromObjectCaseSensitive(obj, f->json);
         if (s.p == s.end)
             return 0; /* empty: omitted, as in JSON */
+        if (has_nul(&s))
+            return fail(why, n, "field \"%s\" holds a NUL byte, which a "
+                        "string cannot carry", f->json);
         item = string_item(&s);
         if (!item)
-            return fail(why, n, "field \"%s\" is not text", f->json);
+            return fail(why, n, "field \"%s\" cannot be read", f->json);
         cJSON_AddItemToObject(obj, f->json, item);
         return 0;
     case F_STRINGS:
+        if (has_nul(&s))
+            return fail(why, n, "an item of \"%s\" holds a NUL byte, which a "
+                        "string cannot carry", f->json);
         item = string_item(&s);
         if (!item)
-            return fail(why, n, "an item of \"%s\" is not text", f->json);
+            return fail(why, n, "an item of \"%s\" cannot be read", f->json);
         cJSON_AddItemToArray(child(obj, f->json, 1), item);
         return 0;
     case F_MAP_STR:
     case F_MAP_B64:
-        if (map_entry(child(obj, f->json, 0), &s, f->kind == F_MAP_B64))
-            return fail(why, n, "an entry of \"%s\" is malformed", f->json);
-        return 0;
+        return map_entry(child(obj, f->json, 0), &s, f->kind == F_MAP_B64,
+                         f->json, why, n);
     case F_MESSAGE:
         if (depth >= MAX_DEPTH)
             return fail(why, n, "\"%s\" is nested too deeply", f->json);

@@ -79,16 +79,20 @@ typedef struct builtin {
     const char *group, *version, *kind, *plural, *singular;
     const char *short_names[3];
     int namespaced;
+    /* kube-apiserver's strategy.AllowUnconditionalUpdate() for the kind:
+     * true for Namespace, Secret, ConfigMap and Event; false for Lease,
+     * so that a blind PUT cannot take over a leader-election lease. */
+    int unconditional_update;
 } builtin;
 
 /* Core kinds the manager and kubectl need.  No schema: stored as given. */
 static const builtin builtins[] = {
-    {"", "v1", "Namespace", "namespaces", "namespace", {"ns", NULL}, 0},
-    {"", "v1", "Secret", "secrets", "secret", {NULL}, 1},
-    {"", "v1", "ConfigMap", "configmaps", "configmap", {"cm", NULL}, 1},
-    {"", "v1", "Event", "events", "event", {"ev", NULL}, 1},
-    {"coordination.k8s.io", "v1", "Lease", "leases", "lease", {NULL}, 1},
-    {"events.k8s.io", "v1", "Event", "events", "event", {"ev", NULL}, 1},
+    {"", "v1", "Namespace", "namespaces", "namespace", {"ns", NULL}, 0, 1},
+    {"", "v1", "Secret", "secrets", "secret", {NULL}, 1, 1},
+    {"", "v1", "ConfigMap", "configmaps", "configmap", {"cm", NULL}, 1, 1},
+    {"", "v1", "Event", "events", "event", {"ev", NULL}, 1, 1},
+    {"coordination.k8s.io", "v1", "Lease", "leases", "lease", {NULL}, 1, 0},
+    {"events.k8s.io", "v1", "Event", "events", "event", {"ev", NULL}, 1, 1},
 };
 
 /* core/v1 Events are kept with events.k8s.io/v1 Events, as in
@@ -130,6 +134,7 @@ void vrt_resources_init_builtin(vrt_resources *rs)
         r->categories = strv_new(NULL);
         r->namespaced = b->namespaced;
         r->builtin = 1;
+        r->unconditional_update = b->unconditional_update;
         set_store_key(r);
         if (strcmp(b->kind, "Event") == 0 && !b->group[0])
             view_core_events(r);

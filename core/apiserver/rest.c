@@ -178,9 +178,16 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
     vrt_error err = VRT_ERROR_INIT;
     if (vrt_rest_load(&obj, r, ctx, rt, &err))
         return;
-    cJSON *scale = vrt_rest_scale_of(rt->res, obj);
-    cJSON *body = cJSON_ParseWithLength(req->body ? req->body : "",
-                                        req->body_len);
+    cJSON *scale = vrt_rest_scale_of(rt->res, obj), *body = NULL;
+    char why[256];
+    /* The checks every other JSON body gets: nothing cJSON would change. */
+    if (vrt_json_text_check(req->body ? req->body : "", req->body_len, why,
+                            sizeof(why))) {
+        vrt_resp_status(r, 400, "BadRequest",
+                        "the request body cannot be stored as sent: %s", why);
+        goto cleanup;
+    }
+    body = cJSON_ParseWithLength(req->body ? req->body : "", req->body_len);
     int json_patch = strcmp(req->method, "PATCH") == 0 && req->content_type &&
                      strstr(req->content_type, "json-patch+json");
     if (json_patch ? !cJSON_IsArray(body) : !cJSON_IsObject(body)) {
@@ -190,7 +197,6 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
         goto cleanup;
     }
     if (strcmp(req->method, "PATCH") == 0) {
-        char why[256];
         if (json_patch) {
             if (vrt_json_patch(scale, body, why, sizeof(why))) {
                 vrt_resp_status(r, 422, "Invalid", "the JSON patch cannot be applied: %s", why);
@@ -208,24 +214,39 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
     if (!cJSON_IsNumber(rep) || rep->valuedouble < 0 ||
         rep->valuedouble != (double)(int64_t)rep->valuedouble ||
         rep->valuedouble > 2147483647.0) {
+        /* kube-apiserver names the rejected value: "Invalid value: -1:
+         * must be greater than or equal to 0". */
+        char *given = rep ? cJSON_PrintUnformatted(rep) : NULL;
+        const char *rule =
+            !cJSON_IsNumber(rep) ? "must be an integer"
+            : rep->valuedouble < 0 ? "must be greater than or equal to 0"
+            : rep->valuedouble > 2147483647.0
+                ? "must be less than or equal to 2147483647"
+                : "must be an integer";
         vrt_resp_status(r, 422, "Invalid",
                         "Scale.autoscaling \"%s\" is invalid: spec.replicas: "
-                        "Invalid value: must be a non-negative integer",
-                        rt->name);
+                        "Invalid value: %.64s: %s",
+                        rt->name, given ? given : "null", rule);
+        free(given);
         goto cleanup;
     }
-    cJSON *md = cJSON_GetObjectItem(obj, "metadata");
-    const char *rv = cJSON_GetStringValue(cJSON_GetObjectItem(md, "resourceVersion"));
     /* The Scale's resourceVersion, when it has one, is the client's
      * precondition (a stale read must not win). */
-    const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(
-        cJSON_GetObjectItem(scale, "metadata"), "resourceVersion"));
-    if (want && *want && (!rv || strcmp(want, rv) != 0)) {
+    int64_t want = 0;
+    char bad[80];
+    if (vrt_rest_rv_parse(&want, scale, bad, sizeof(bad))) {
+        vrt_rest_rv_invalid(r, bad);
+        goto cleanup;
+    }
+    int64_t have = 0;
+    if (want && (vrt_rest_rv_parse(&have, obj, bad, sizeof(bad)) ||
+                 have != want)) {
         vrt_resp_status(r, 409, "Conflict",
-                        "Operation cannot be fulfilled on %s.%s \"%s\": the "
+                        "Operation cannot be fulfilled on %s%s%s \"%s\": the "
                         "object has been modified; please apply your changes "
                         "to the latest version and try again",
-                        rt->res->plural, rt->res->group, rt->name);
+                        rt->res->plural, VRT_DOT(rt->res), rt->res->group,
+                        rt->name);
         goto cleanup;
     }
     /* The main object with its new replicas takes the path of every other

@@ -53,12 +53,59 @@ static void new_uid(char out[37])
              b[11], b[12], b[13], b[14], b[15]);
 }
 
+/* A resourceVersion as text: digits only, value 0..INT64_MAX.  Returns 0
+ * with the value, or -1. */
+static int rv_text(int64_t *out, const char *s)
+{
+    int64_t v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - (*s - '0')) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int vrt_rest_rv_parse(int64_t *rv, const cJSON *obj, char *bad,
+                      size_t bad_size)
+{
+    *rv = 0;
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    const cJSON *v = cJSON_IsObject(md)
+                         ? cJSON_GetObjectItemCaseSensitive(md, "resourceVersion")
+                         : NULL;
+    if (!v || cJSON_IsNull(v) ||
+        (cJSON_IsString(v) && rv_text(rv, v->valuestring) == 0))
+        return 0;
+    /* The value as the client sent it, JSON-quoted, cut short if long. */
+    char *text = cJSON_PrintUnformatted(v);
+    snprintf(bad, bad_size, "%.64s%s", text ? text : "?",
+             text && strlen(text) > 64 ? "..." : "");
+    free(text);
+    return -1;
+}
+
+void vrt_rest_rv_invalid(vrt_resp *r, const char *bad)
+{
+    /* kube-apiserver's own parse of it builds this field error, then
+     * answers it as a 500; it is the client's precondition that is
+     * malformed, not the object, so 400 (as its PRs 68208 and 139525). */
+    vrt_resp_status(r, 400, "BadRequest",
+                    "metadata.resourceVersion: Invalid value: %s: must be a "
+                    "resourceVersion given out by this server (a positive "
+                    "decimal integer)",
+                    bad);
+}
+
+/* The resourceVersion of an object the store gave back: always valid. */
 static int64_t rv_of(const cJSON *obj)
 {
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-    const char *rv = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(md, "resourceVersion"));
-    return rv && *rv ? strtoll(rv, NULL, 10) : 0;
+    int64_t rv;
+    char bad[8];
+    return vrt_rest_rv_parse(&rv, obj, bad, sizeof(bad)) == 0 ? rv : -1;
 }
 
 static const char *name_of(const cJSON *obj)
@@ -168,10 +215,11 @@ static int store_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
         cJSON_Delete(obj);
         if (rc == VRT_E_CONFLICT)
             vrt_resp_status(r, 409, "Conflict",
-                            "Operation cannot be fulfilled on %s.%s \"%s\": "
+                            "Operation cannot be fulfilled on %s%s%s \"%s\": "
                             "the object has been modified; please apply your "
                             "changes to the latest version and try again",
-                            rt->res->plural, rt->res->group, rt->name);
+                            rt->res->plural, VRT_DOT(rt->res), rt->res->group,
+                            rt->name);
         else
             vrt_resp_from_error(r, &err);
         return -1;
@@ -261,8 +309,9 @@ void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                          &err) != VRT_OK) {
         if (err.code == VRT_E_EXISTS)
             vrt_resp_status(r, 409, "AlreadyExists",
-                            "%s.%s \"%s\" already exists", res->plural,
-                            res->group, name_of(obj) ? name_of(obj) : "");
+                            "%s%s%s \"%s\" already exists", res->plural,
+                            VRT_DOT(res), res->group,
+                            name_of(obj) ? name_of(obj) : "");
         else
             vrt_resp_from_error(r, &err);
         cJSON_Delete(obj); /* after the message: it names the object */
@@ -327,45 +376,72 @@ static int prepare_update(vrt_resp *r, const vrt_req *req,
 void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                      const vrt_route *rt)
 {
-    cJSON *next = parse_body(r, req);
-    if (!next)
+    cJSON *body = parse_body(r, req);
+    if (!body)
         return;
-    const char *bname = name_of(next);
+    const char *bname = name_of(body);
     if (!bname || strcmp(bname, rt->name) != 0) {
         vrt_resp_status(r, 400, "BadRequest",
                         "the name of the object (\"%s\") does not match the "
                         "name on the URL (\"%s\")",
                         bname ? bname : "", rt->name);
-        cJSON_Delete(next);
+        cJSON_Delete(body);
         return;
     }
-    int64_t expect = rv_of(next);
-    if (!expect && !rt->res->builtin) {
+    int64_t precondition;
+    char bad[80];
+    if (vrt_rest_rv_parse(&precondition, body, bad, sizeof(bad))) {
+        vrt_rest_rv_invalid(r, bad);
+        cJSON_Delete(body);
+        return;
+    }
+    if (!precondition && !rt->res->unconditional_update) {
         vrt_resp_status(r, 422, "Invalid",
-                        "%s.%s \"%s\" is invalid: metadata.resourceVersion: "
+                        "%s%s%s \"%s\" is invalid: metadata.resourceVersion: "
                         "Invalid value: 0x0: must be specified for an update",
-                        rt->res->kind, rt->res->group, rt->name);
-        cJSON_Delete(next);
+                        rt->res->kind, VRT_DOT(rt->res), rt->res->group,
+                        rt->name);
+        cJSON_Delete(body);
         return;
     }
-    cJSON *old = NULL;
-    vrt_error err = VRT_ERROR_INIT;
-    if (vrt_rest_load(&old, r, ctx, rt, &err)) {
-        cJSON_Delete(next);
-        return;
-    }
-    if (!expect) { /* unconditional: over whatever is stored now */
-        expect = rv_of(old);
-        copy_item(md_of(next), cJSON_GetObjectItemCaseSensitive(old, "metadata"),
-                  "resourceVersion");
-    }
-    if (prepare_update(r, req, rt, old, next) == 0) {
-        if (expect == rv_of(old) && cJSON_Compare(old, next, 1))
+    /* Without a precondition the update is over whatever is stored now:
+     * a write racing ours is not the client's conflict, so it is retried
+     * on the new state, as kube-apiserver does. */
+    for (int attempt = 0; attempt < PATCH_RETRIES; attempt++) {
+        cJSON *old = NULL;
+        vrt_error err = VRT_ERROR_INIT;
+        if (vrt_rest_load(&old, r, ctx, rt, &err))
+            break;
+        cJSON *next = cJSON_Duplicate(body, 1);
+        int64_t expect = precondition ? precondition : rv_of(old);
+        if (!precondition)
+            copy_item(md_of(next),
+                      cJSON_GetObjectItemCaseSensitive(old, "metadata"),
+                      "resourceVersion");
+        if (prepare_update(r, req, rt, old, next) != 0) {
+            cJSON_Delete(old);
+            break;
+        }
+        int unchanged = expect == rv_of(old) && cJSON_Compare(old, next, 1);
+        cJSON_Delete(old);
+        if (unchanged) {
             vrt_resp_json(r, 200, next); /* no change: no write, no event */
-        else
-            store_update(r, ctx, rt, expect, next, vrt_rest_dry_run(req));
+            break;
+        }
+        vrt_resp attempt_resp = {0};
+        attempt_resp.warning = r->warning;
+        r->warning = NULL;
+        int rc = store_update(&attempt_resp, ctx, rt, expect, next,
+                              vrt_rest_dry_run(req));
+        if (rc == 0 || attempt_resp.status != 409 || precondition ||
+            attempt + 1 == PATCH_RETRIES) {
+            *r = attempt_resp;
+            break;
+        }
+        free(attempt_resp.body);
+        free(attempt_resp.warning);
     }
-    cJSON_Delete(old);
+    cJSON_Delete(body);
 }
 
 /*
@@ -443,7 +519,14 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
         return;
     int apply = req->content_type && strstr(req->content_type, "apply-patch");
     /* A resourceVersion inside the patch is a precondition. */
-    int64_t precondition = cJSON_IsObject(patch) ? rv_of(patch) : 0;
+    int64_t precondition = 0;
+    char bad[80];
+    if (cJSON_IsObject(patch) &&
+        vrt_rest_rv_parse(&precondition, patch, bad, sizeof(bad))) {
+        vrt_rest_rv_invalid(r, bad);
+        cJSON_Delete(patch);
+        return;
+    }
 
     for (int attempt = 0; attempt < PATCH_RETRIES; attempt++) {
         cJSON *old = NULL;
@@ -489,6 +572,18 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             cJSON_Delete(old);
             break;
         }
+        /* A JSON patch may set the resourceVersion too: that is a
+         * precondition as well (kube-apiserver updates with the patched
+         * object's), and must be one that can match. */
+        int64_t patched_rv;
+        if (vrt_rest_rv_parse(&patched_rv, next, bad, sizeof(bad))) {
+            vrt_rest_rv_invalid(r, bad);
+            cJSON_Delete(next);
+            cJSON_Delete(old);
+            break;
+        }
+        if (!precondition && patched_rv && patched_rv != rv_of(old))
+            precondition = patched_rv;
         int64_t expect = precondition ? precondition : rv_of(old);
         if (prepare_update(r, req, rt, old, next) != 0) {
             cJSON_Delete(old);
@@ -534,12 +629,13 @@ static void del_opts_read(del_opts *o, const vrt_req *req)
         return;
     cJSON *opts = cJSON_ParseWithLength(req->body, req->body_len);
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(opts, "preconditions");
-    const char *rv = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion"));
-    if (rv) {
-        char *end = NULL;
-        long long v = strtoll(rv, &end, 10);
-        o->rv = end != rv && !*end && v > 0 ? v : -1; /* never matches */
+    const cJSON *rvj = cJSON_GetObjectItemCaseSensitive(pre, "resourceVersion");
+    if (rvj && !cJSON_IsNull(rvj)) {
+        /* kube-apiserver compares the text with the object's: only the
+         * form this server writes can match ("5", not "+5", " 5", "05"). */
+        const char *rv = cJSON_GetStringValue(rvj);
+        int64_t v = 0;
+        o->rv = rv && rv[0] != '0' && rv_text(&v, rv) == 0 ? v : -1;
     }
     const char *uid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pre, "uid"));
     if (uid)

@@ -4,9 +4,38 @@
 #include <vrt/json.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* An integer token (optional '-', digits and nothing else) that a double,
+ * which is what cJSON keeps, cannot hold exactly: 0 when it can, 1 when
+ * it is beyond 2^53 and not exact, 2 when it is beyond the 64-bit range.
+ * Not an integer token (a fraction, an exponent): 0. */
+static int integer_inexact(const char *num, size_t n)
+{
+    size_t i = num[0] == '-';
+    int neg = i == 1;
+    if (i == n)
+        return 0;
+    uint64_t mag = 0;
+    int overflow = 0;
+    for (; i < n; i++) {
+        if (num[i] < '0' || num[i] > '9')
+            return 0; /* a fraction or an exponent: not an integer token */
+        unsigned d = (unsigned)(num[i] - '0');
+        if (mag > (UINT64_MAX - d) / 10)
+            overflow = 1; /* keep scanning: it may still be no integer */
+        else
+            mag = mag * 10 + d;
+    }
+    if (overflow || mag > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return 2;
+    if (mag > (UINT64_C(1) << 53) && (uint64_t)(double)mag != mag)
+        return 1;
+    return 0;
+}
 
 void vrt_json_set_str(cJSON *obj, const char *key, const char *val)
 {
@@ -54,16 +83,29 @@ int vrt_json_text_check(const char *text, size_t len, char *why,
             memcpy(num, text + i, n);
             num[n] = '\0';
             int finite = isfinite(strtod(num, NULL));
+            int inexact = finite ? integer_inexact(num, n) : 0;
             if (num != small)
                 free(num);
-            if (finite) {
+            if (finite && !inexact) {
                 i += n - 1;
                 continue;
             }
-            snprintf(why, why_size,
-                     "the number at byte %zu is beyond the range of a "
-                     "double-precision value",
-                     i);
+            if (inexact == 2)
+                snprintf(why, why_size,
+                         "the integer at byte %zu is beyond the 64-bit range "
+                         "and cannot be stored exactly",
+                         i);
+            else if (inexact)
+                snprintf(why, why_size,
+                         "the integer at byte %zu cannot be stored exactly "
+                         "(beyond 2^53 a double-precision number, which "
+                         "holds it, skips integers)",
+                         i);
+            else
+                snprintf(why, why_size,
+                         "the number at byte %zu is beyond the range of a "
+                         "double-precision value",
+                         i);
             return -1;
         }
     }

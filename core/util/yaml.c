@@ -426,6 +426,15 @@ static cJSON *scalar_value(yp *p, const yaml_event_t *ev)
     const char *text = (const char *)ev->data.scalar.value;
     const char *tag = (const char *)ev->data.scalar.tag;
     int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    /* A double-quoted "\0" (or "\x00", "\u0000") puts a NUL inside the
+     * value: the C string, and any JSON made of it, would end there. */
+    if (strlen(text) != ev->data.scalar.length) {
+        yerr(p, &ev->start_mark,
+             "a NUL character (an escaped \\0) inside \"%.64s\": a string "
+             "or key cannot hold one",
+             text);
+        return NULL;
+    }
     rval r = {R_STR, 0, 0, NULL};
     if (!tag) {
         if (plain)

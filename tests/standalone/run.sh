@@ -267,6 +267,108 @@ t_grep "... naming metadata.resourceVersion" \
 t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
 k delete configmap put-me >/dev/null
 
+# A Lease is built in but, as in kube-apiserver (leaseStrategy), takes no
+# unconditional update: a blind PUT must not take over a leader election.
+lease='{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"leader","namespace":"default"},"spec":{"holderIdentity":"HOLDER"}}'
+curl -sk -o /dev/null -X POST -H @"$D/auth" -H 'Content-Type: application/json' \
+    --data "${lease/HOLDER/a}" \
+    "https://127.0.0.1:$PORT/apis/coordination.k8s.io/v1/namespaces/default/leases"
+t_eq "a PUT of a Lease without a resourceVersion is refused (422)" 422 \
+    "$(put /apis/coordination.k8s.io/v1/namespaces/default/leases/leader "${lease/HOLDER/b}")"
+t_grep "... naming metadata.resourceVersion, and Lease.coordination.k8s.io" \
+    'Lease\.coordination\.k8s\.io \\"leader\\" is invalid: metadata\.resourceVersion.*must be specified for an update' \
+    cat "$D/put.out"
+t_grep "... and the Lease keeps its holder" '^a$' \
+    k get lease leader -o 'jsonpath={.spec.holderIdentity}'
+
+# Unconditional PUTs racing each other: each is over whatever is stored
+# when it writes, so none is the client's conflict (kube-apiserver retries
+# an update that has no precondition).  8 writers x 25 PUTs.
+k create configmap race --from-literal=w=0 >/dev/null
+race_pids=()
+for w in 1 2 3 4 5 6 7 8; do
+    (
+        for i in $(seq 1 25); do
+            curl -sk -o /dev/null -w '%{http_code}\n' -X PUT -H @"$D/auth" \
+                -H 'Content-Type: application/json' \
+                --data "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"race\",\"namespace\":\"default\"},\"data\":{\"w\":\"$w-$i\"}}" \
+                "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/race"
+        done >"$D/race.$w"
+    ) &
+    race_pids+=($!)
+done
+wait "${race_pids[@]}" # not a bare wait: the manager is a child too
+t_eq "200 concurrent PUTs without a resourceVersion: every one 200" "200 200" \
+    "$(cat "$D"/race.? | grep -c '^200$') $(cat "$D"/race.? | wc -l | tr -d ' ')"
+# Messages name a core-group resource as kube-apiserver does: configmaps "x".
+race_rv=$(k get configmap race -o 'jsonpath={.metadata.resourceVersion}')
+t_eq "a PUT with a stale resourceVersion still gets 409" 409 \
+    "$(put /api/v1/namespaces/default/configmaps/race \
+        "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"race\",\"namespace\":\"default\",\"resourceVersion\":\"$((race_rv - 1))\"}}")"
+t_grep "... as 'Operation cannot be fulfilled on configmaps \"race\"' (no dot)" \
+    'Operation cannot be fulfilled on configmaps \\"race\\": the object has been modified' \
+    cat "$D/put.out"
+t_grep "a second create says 'configmaps \"race\" already exists'" \
+    'configmaps \\"race\\" already exists' \
+    curl -sk -X POST -H @"$D/auth" -H 'Content-Type: application/json' \
+    --data '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"race"}}' \
+    "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps"
+
+# --- a malformed resourceVersion is refused, not taken as none ------------
+# A resourceVersion is a positive decimal this server gave out; "-1" would
+# have skipped the store's check (a CR losing optimistic concurrency),
+# "abc" and "-5" were taken as no precondition at all.
+vmc_rv=$(k get vmclass medium -o 'jsonpath={.metadata.resourceVersion}')
+vmc() { # vmc RV: a VMClass medium body with cpu 3 and that resourceVersion
+    printf '{"apiVersion":"infra.virtrigaud.io/v1beta1","kind":"VMClass","metadata":{"name":"medium","namespace":"default","resourceVersion":%s},"spec":{"cpu":3,"memory":"1Gi"}}' "$1"
+}
+t_eq "a VMClass PUT with resourceVersion \"-1\" is refused (400)" 400 \
+    "$(put /apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses/medium "$(vmc '"-1"')")"
+t_grep "... naming metadata.resourceVersion and the value" \
+    'metadata\.resourceVersion: Invalid value: \\"-1\\"' cat "$D/put.out"
+for bad in '"abc"' '"-5"' "\"+$vmc_rv\"" "\" $vmc_rv\"" "\"${vmc_rv}x\"" "$vmc_rv" '"99999999999999999999"'; do
+    t_eq "... and so is $bad (400)" 400 \
+        "$(put /apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmclasses/medium "$(vmc "$bad")")"
+done
+t_grep "... and the VMClass is unchanged" '^4$' k get vmclass medium -o 'jsonpath={.spec.cpu}'
+for bad in '"abc"' '"-5"'; do
+    t_eq "a ConfigMap PUT with resourceVersion $bad is refused, not unconditional (400)" 400 \
+        "$(put /api/v1/namespaces/default/configmaps/race \
+            "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"race\",\"namespace\":\"default\",\"resourceVersion\":$bad},\"data\":{\"w\":\"bad\"}}")"
+done
+t_grep "... and the ConfigMap is unchanged" '^[1-8]-[0-9]+$' \
+    k get configmap race -o 'jsonpath={.data.w}'
+patch_cm() { # patch_cm TYPE BODY: PATCH configmaps/race; prints the code
+    curl -sk -o "$D/patch.out" -w '%{http_code}' -X PATCH -H @"$D/auth" \
+        -H "Content-Type: application/$1" --data "$2" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/race"
+}
+t_eq "a merge patch with resourceVersion \"abc\" is refused (400)" 400 \
+    "$(patch_cm merge-patch+json '{"metadata":{"resourceVersion":"abc"},"data":{"w":"bad"}}')"
+t_eq "a JSON patch setting resourceVersion \"-1\" is refused (400)" 400 \
+    "$(patch_cm json-patch+json '[{"op":"replace","path":"/metadata/resourceVersion","value":"-1"},{"op":"replace","path":"/data/w","value":"bad"}]')"
+race_rv=$(k get configmap race -o 'jsonpath={.metadata.resourceVersion}')
+t_eq "a JSON patch setting a stale resourceVersion is a precondition (409)" 409 \
+    "$(patch_cm json-patch+json "[{\"op\":\"replace\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$((race_rv - 1))\"},{\"op\":\"replace\",\"path\":\"/data/w\",\"value\":\"bad\"}]")"
+t_grep "... and the ConfigMap is unchanged" '^[1-8]-[0-9]+$' \
+    k get configmap race -o 'jsonpath={.data.w}'
+t_eq "a Scale PUT with resourceVersion \"abc\" is refused (400)" 400 \
+    "$(curl -sk -o "$D/scale.out" -w '%{http_code}' -X PUT \
+        -H @"$D/auth" -H 'Content-Type: application/json' \
+        --data '{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web","namespace":"default","resourceVersion":"abc"},"spec":{"replicas":7}}' \
+        "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmsets/web/scale")"
+t_grep "... naming metadata.resourceVersion" 'metadata\.resourceVersion: Invalid value: \\"abc\\"' \
+    cat "$D/scale.out"
+race_rv=$(k get configmap race -o 'jsonpath={.metadata.resourceVersion}')
+t_eq "a delete precondition \"+RV\" does not match RV (409, as kube compares the text)" 409 \
+    "$(curl -sk -o /dev/null -w '%{http_code}' -X DELETE -H @"$D/auth" \
+        -H 'Content-Type: application/json' \
+        --data "{\"preconditions\":{\"resourceVersion\":\"+$race_rv\"}}" \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps/race")"
+t_grep "... and the ConfigMap is still there" '^race$' \
+    k get configmap race -o 'jsonpath={.metadata.name}'
+k delete configmap race >/dev/null
+
 # --- strategic merge patch: built-in kinds only ---------------------------
 # As in kube-apiserver, a custom resource has no patch strategy: kubectl
 # patch without --type=merge is refused with 415; a ConfigMap takes it.
@@ -294,7 +396,60 @@ t_grep "... saying so" 'beyond the range' cat "$D/post.out"
 t_eq "a body with \\u0000 in a key is refused (400)" 400 \
     "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nul"},"data":{"a\u0000b":"c"}}')"
 t_grep "... saying so" 'NUL character' cat "$D/post.out"
-t_run_fails "... and neither was stored" k get configmap big nul
+t_run_fails "... and the first was not stored" k get configmap big
+t_run_fails "... nor the second" k get configmap nul
+t_eq "a body with 9007199254740993 (not a double) is refused (400)" 400 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"int53"},"x":9007199254740993}')"
+t_grep "... naming the byte and saying it cannot be stored exactly" \
+    'integer at byte 70 cannot be stored exactly' cat "$D/post.out"
+t_eq "... and so is -9223372036854775809 (beyond int64) (400)" 400 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"int53"},"x":-9223372036854775809}')"
+t_run_fails "... and neither was stored" k get configmap int53
+t_eq "9007199254740992 (2^53) is taken (201)" 201 \
+    "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"int53"},"x":9007199254740992}')"
+# (It is held exactly, but cJSON prints it as 9.00719925474099e+15: its
+# printer keeps 15 digits when they come within DBL_EPSILON of the value.)
+k delete configmap int53 >/dev/null
+# YAML: a double-quoted \0 would end the C string ("a\0b" became "a").
+t_eq "a YAML body with \\0 in a key and a value is refused (400)" 400 \
+    "$(curl -sk -o "$D/post.out" -w '%{http_code}' -X POST -H @"$D/auth" \
+        -H 'Content-Type: application/yaml' \
+        --data-binary $'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ynul}\ndata: {"a\\0b": "x\\0y"}\n' \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps")"
+t_grep "... saying so" 'NUL character' cat "$D/post.out"
+t_run_fails "... and nothing was stored" k get configmap ynul
+# Protobuf (as kubectl create sends): a NUL in a string value.
+pb_cm() { # pb_cm VALUE-BYTES: a protobuf ConfigMap pbnul with data k=VALUE (3 bytes)
+    printf 'k8s\0\x0a\x0f\x0a\x02v1\x12\x09ConfigMap\x12\x13\x0a\x07\x0a\x05pbnul\x12\x08\x0a\x01k\x12\x03'"$1"
+}
+t_eq "a protobuf ConfigMap with a NUL inside a data value is refused" 415 \
+    "$(curl -sk -o "$D/post.out" -w '%{http_code}' -X POST -H @"$D/auth" \
+        -H 'Content-Type: application/vnd.kubernetes.protobuf' \
+        --data-binary @<(pb_cm 'a\0b') \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps")"
+t_grep "... saying the value holds a NUL byte" 'entry \\"k\\" holds a NUL byte' cat "$D/post.out"
+t_run_fails "... and nothing was stored" k get configmap pbnul
+t_eq "... while the same body with a-b is taken (201)" 201 \
+    "$(curl -sk -o /dev/null -w '%{http_code}' -X POST -H @"$D/auth" \
+        -H 'Content-Type: application/vnd.kubernetes.protobuf' \
+        --data-binary @<(pb_cm 'a-b') \
+        "https://127.0.0.1:$PORT/api/v1/namespaces/default/configmaps")"
+k delete configmap pbnul >/dev/null
+# /scale bodies get the same check.
+scale_patch() { # scale_patch BODY: merge-patch vmsets/web/scale; prints the code
+    curl -sk -o "$D/scale.out" -w '%{http_code}' -X PATCH -H @"$D/auth" \
+        -H 'Content-Type: application/merge-patch+json' --data "$1" \
+        "https://127.0.0.1:$PORT/apis/infra.virtrigaud.io/v1beta1/namespaces/default/vmsets/web/scale"
+}
+rep1=$(k get vmset web -o 'jsonpath={.spec.replicas}')
+t_eq "a /scale patch with \\u0000 in a key is refused (400)" 400 \
+    "$(scale_patch '{"spec":{"replicas":4},"x\u0000":1}')"
+t_grep "... saying so" 'NUL character' cat "$D/scale.out"
+t_eq "... and changes nothing" "$rep1" "$(k get vmset web -o 'jsonpath={.spec.replicas}')"
+t_eq "a /scale patch to replicas -1 is refused (422)" 422 \
+    "$(scale_patch '{"spec":{"replicas":-1}}')"
+t_grep "... with the value, as kube-apiserver says it" \
+    'spec\.replicas: Invalid value: -1: must be greater than or equal to 0' cat "$D/scale.out"
 t_eq "an escaped backslash before u0000 is text, not NUL (201)" 201 \
     "$(post_cm '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bs"},"data":{"a":"\\u0000"}}')"
 t_grep "... stored as sent" '^\\u0000$' k get configmap bs -o 'jsonpath={.data.a}'

@@ -158,6 +158,18 @@ static void test_numbers_that_json_cannot_hold_are_errors(void **state)
     assert_yaml_json("v: '.inf'", "{\"v\":\".inf\"}");
 }
 
+/* A double-quoted \0 (or \x00, \u0000) would put a NUL inside a C string:
+ * "a\0b": "x\0y" became {"a":"x"}.  Refused, for keys and values. */
+static void test_nul_in_a_scalar_is_an_error(void **state)
+{
+    (void)state;
+    assert_yaml_error("\"a\\0b\": \"x\\0y\"", "line 1 column 1:", "NUL");
+    assert_yaml_error("k: \"x\\0y\"", "line 1 column 4:", "NUL");
+    assert_yaml_error("k: \"x\\x00\"", "line 1 column 4:", "NUL");
+    assert_yaml_error("k: [\"\\u0000\"]", "line 1 column 5:", "NUL");
+    assert_yaml_json("k: \"x\\\\0y\"", "{\"k\":\"x\\\\0y\"}"); /* text */
+}
+
 static void test_wrong_explicit_tag_is_an_error(void **state)
 {
     (void)state;
@@ -603,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_typing_table),
         cmocka_unit_test(test_top_level_scalars_and_lists),
         cmocka_unit_test(test_numbers_that_json_cannot_hold_are_errors),
+        cmocka_unit_test(test_nul_in_a_scalar_is_an_error),
         cmocka_unit_test(test_wrong_explicit_tag_is_an_error),
         cmocka_unit_test(test_multi_document_stream),
         cmocka_unit_test(test_anchors_and_aliases),
