@@ -238,6 +238,29 @@ static int store_update(vrt_resp *r, vrt_apiserver_ctx *ctx,
     return 0;
 }
 
+/* The write of one round of a read-modify-write (PUT, PATCH).  A conflict
+ * from our own read is retried (returns 1, r untouched); one from the
+ * client's precondition, any other outcome, or the last round's is the
+ * answer (returns 0, r set).  Consumes next. */
+static int store_or_retry(vrt_resp *r, vrt_apiserver_ctx *ctx,
+                          const vrt_req *req, const vrt_route *rt,
+                          int64_t expect, cJSON *next, int precondition,
+                          int last)
+{
+    vrt_resp attempt = {0};
+    attempt.warning = r->warning;
+    r->warning = NULL;
+    int rc = store_update(&attempt, ctx, rt, expect, next,
+                          vrt_rest_dry_run(req));
+    if (rc == 0 || attempt.status != 409 || precondition || last) {
+        *r = attempt;
+        return 0;
+    }
+    r->warning = attempt.warning; /* prepare_update sets it again */
+    free(attempt.body);
+    return 1;
+}
+
 void vrt_rest_create(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
                      const vrt_route *rt)
 {
@@ -428,18 +451,9 @@ void vrt_rest_update(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             vrt_resp_json(r, 200, next); /* no change: no write, no event */
             break;
         }
-        vrt_resp attempt_resp = {0};
-        attempt_resp.warning = r->warning;
-        r->warning = NULL;
-        int rc = store_update(&attempt_resp, ctx, rt, expect, next,
-                              vrt_rest_dry_run(req));
-        if (rc == 0 || attempt_resp.status != 409 || precondition ||
-            attempt + 1 == PATCH_RETRIES) {
-            *r = attempt_resp;
+        if (!store_or_retry(r, ctx, req, rt, expect, next, precondition != 0,
+                            attempt + 1 == PATCH_RETRIES))
             break;
-        }
-        free(attempt_resp.body);
-        free(attempt_resp.warning);
     }
     cJSON_Delete(body);
 }
@@ -596,20 +610,9 @@ void vrt_rest_patch(vrt_resp *r, vrt_apiserver_ctx *ctx, const vrt_req *req,
             vrt_resp_json(r, 200, next);
             break;
         }
-        vrt_resp attempt_resp = {0};
-        attempt_resp.warning = r->warning;
-        r->warning = NULL;
-        int rc = store_update(&attempt_resp, ctx, rt, expect, next,
-                              vrt_rest_dry_run(req));
-        /* A conflict from our own read-modify-write is retried; one from
-         * the client's precondition is the client's answer. */
-        if (rc == 0 || attempt_resp.status != 409 || precondition ||
-            attempt + 1 == PATCH_RETRIES) {
-            *r = attempt_resp;
+        if (!store_or_retry(r, ctx, req, rt, expect, next, precondition != 0,
+                            attempt + 1 == PATCH_RETRIES))
             break;
-        }
-        free(attempt_resp.body);
-        free(attempt_resp.warning);
     }
     cJSON_Delete(patch);
 }
