@@ -69,7 +69,12 @@ t_fail() {
     T_FAILED=$((T_FAILED + 1))
     echo "FAIL $1: ${2:-failed}"
     if [ -n "${3:-}" ]; then
-        printf '%s\n' "$3" | head -n 60 | sed 's/^/    | /'
+        # The start and the end: a command's error is usually its last line.
+        printf '%s\n' "$3" | awk '{ l[NR] = $0 }
+            END { for (i = 1; i <= NR; i++)
+                      if (NR <= 60 || i <= 20 || i > NR - 40) print l[i]
+                      else if (i == 21) print "... " NR - 60 " lines ..." }' |
+            sed 's/^/    | /'
     fi
 }
 
