@@ -353,7 +353,7 @@ static int read_unknown(char **api_version, char **kind, pb *raw, pb *b)
                         return -1;
                     char **dst = num == 1 ? api_version : kind;
                     /* A NUL inside would let "Secret\0junk" pass as Secret. */
-                    if (memchr(t.p, '\0', (size_t)(t.end - t.p)))
+                    if (has_nul(&t))
                         return -1;
                     free(*dst);
                     *dst = dup_bytes(&t);

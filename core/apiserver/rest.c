@@ -178,16 +178,11 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
     vrt_error err = VRT_ERROR_INIT;
     if (vrt_rest_load(&obj, r, ctx, rt, &err))
         return;
-    cJSON *scale = vrt_rest_scale_of(rt->res, obj), *body = NULL;
-    char why[256];
-    /* The checks every other JSON body gets: nothing cJSON would change. */
-    if (vrt_json_text_check(req->body ? req->body : "", req->body_len, why,
-                            sizeof(why))) {
-        vrt_resp_status(r, 400, "BadRequest",
-                        "the request body cannot be stored as sent: %s", why);
+    cJSON *scale = vrt_rest_scale_of(rt->res, obj);
+    cJSON *body = vrt_rest_parse_json(r, req->body ? req->body : "",
+                                      req->body_len);
+    if (!body)
         goto cleanup;
-    }
-    body = cJSON_ParseWithLength(req->body ? req->body : "", req->body_len);
     int json_patch = strcmp(req->method, "PATCH") == 0 && req->content_type &&
                      strstr(req->content_type, "json-patch+json");
     if (json_patch ? !cJSON_IsArray(body) : !cJSON_IsObject(body)) {
@@ -197,6 +192,7 @@ static void scale_write(vrt_resp *r, vrt_apiserver_ctx *ctx,
         goto cleanup;
     }
     if (strcmp(req->method, "PATCH") == 0) {
+        char why[256];
         if (json_patch) {
             if (vrt_json_patch(scale, body, why, sizeof(why))) {
                 vrt_resp_status(r, 422, "Invalid", "the JSON patch cannot be applied: %s", why);

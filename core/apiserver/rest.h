@@ -12,6 +12,9 @@ struct vrt_selector;
 
 /* rest_write.c: non-zero when the request asks ?dryRun=All. */
 int vrt_rest_dry_run(const vrt_req *req);
+/* rest_write.c: a JSON request body, refused (400 in r, NULL) when it is
+ * not JSON or holds what cJSON would change (vrt_json_text_check). */
+cJSON *vrt_rest_parse_json(vrt_resp *r, const char *text, size_t len);
 
 /* rest.c */
 /* Loads the object the route names; on failure fills r, returns -1. */

@@ -174,16 +174,21 @@ static cJSON *parse_body(vrt_resp *r, const vrt_req *req)
         cJSON_Delete(docs);
         return obj;
     }
+    return vrt_rest_parse_json(r, req->body, req->body_len);
+}
+
+cJSON *vrt_rest_parse_json(vrt_resp *r, const char *text, size_t len)
+{
     char why[160];
-    if (vrt_json_text_check(req->body, req->body_len, why, sizeof(why))) {
+    if (vrt_json_text_check(text, len, why, sizeof(why))) {
         vrt_resp_status(r, 400, "BadRequest",
                         "the request body cannot be stored as sent: %s", why);
         return NULL;
     }
     const char *end = NULL;
-    cJSON *obj = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+    cJSON *obj = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!obj) {
-        size_t at = end ? (size_t)(end - req->body) : 0;
+        size_t at = end ? (size_t)(end - text) : 0;
         vrt_resp_status(r, 400, "BadRequest",
                         "the request body is not valid JSON (at byte %zu)", at);
         return NULL;

@@ -151,6 +151,15 @@ static int matches(const vrt_watch *w, const cJSON *obj)
            vrt_selector_matches(w->fields, obj);
 }
 
+/* matches() of a stored object, through the view the watch shows. */
+static int stored_matches(const vrt_watch *w, const cJSON *stored)
+{
+    cJSON *view = view_of(w, stored);
+    int m = matches(w, view ? view : stored);
+    cJSON_Delete(view);
+    return m;
+}
+
 static void key_of(char *key, size_t size, const cJSON *stored, const char **ns,
                    const char **name)
 {
@@ -177,13 +186,7 @@ static int was_selected(vrt_watch *w, const char *key, const char *ns,
     vrt_error err = VRT_ERROR_INIT;
     if (vrt_store_event_before(&prev, &type, w->ctx->store, w->res->store_key,
                                ns, name, rv, &err) == VRT_OK) {
-        if (type == VRT_EV_DELETED) {
-            was = 0;
-        } else {
-            cJSON *view = view_of(w, prev);
-            was = matches(w, view ? view : prev);
-            cJSON_Delete(view);
-        }
+        was = type != VRT_EV_DELETED && stored_matches(w, prev);
     }
     cJSON_Delete(prev);
     return was;
@@ -284,10 +287,8 @@ static int on_seed(void *opaque, const cJSON *obj)
         vrt_hmap_put(w->selected, key, (void *)UNKNOWN);
         return 0;
     }
-    cJSON *view = view_of(w, obj);
-    if (matches(w, view ? view : obj))
+    if (stored_matches(w, obj))
         vrt_hmap_put(w->selected, key, (void *)IN);
-    cJSON_Delete(view);
     return 0;
 }
 
